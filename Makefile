@@ -35,6 +35,7 @@ EMBED_SRC := $(patsubst %,$(BUILD)/gen/embed_%.c,$(subst -,_,$(subst .,_,$(notdi
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(EMBED_SRC:%.c=%.o)
 TESTS     := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 REPLAYS   := $(patsubst tests/fuzz/fuzz_%.c,$(BUILD)/tests/replay_%,$(wildcard tests/fuzz/fuzz_*.c))
+TOOLS     := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(wildcard tests/tools/*.c))
 BENCHES   := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/bench_*.c))
 FUZZERS   := $(patsubst tests/fuzz/fuzz_%.c,build/fuzz/fuzz_%,$(wildcard tests/fuzz/fuzz_*.c))
 
@@ -74,11 +75,16 @@ $(BUILD)/tests/replay_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuz
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
+# Small C programs that integration tests drive (e.g. sign here, verify in nostr-tools).
+$(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(BUILD)/libpylon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/libpylon.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
-tests: $(BUILD)/pylon $(TESTS) $(REPLAYS)
+tests: $(BUILD)/pylon $(TESTS) $(REPLAYS) $(TOOLS)
 
 check: deps
 	@$(MAKE) --no-print-directory SAN=1 tests
