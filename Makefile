@@ -10,7 +10,7 @@
 #   make bench      optimised benchmarks; figures printed with the command that gave them
 #   make fuzz       libFuzzer (clang) on every decoder, FUZZ_SECONDS each
 
-PKGS     := libczmq libzmq libsecp256k1 libsodium msgpack sqlite3 libcurl libwebsockets json-c
+PKGS     := libczmq libzmq libsecp256k1 libsodium msgpack sqlite3 libcurl libwebsockets json-c libcrypto
 CC       ?= cc
 CFLAGS   ?= -O2 -g
 WARN     := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wformat=2 -Wstrict-prototypes
