@@ -14,7 +14,7 @@ PKGS     := libczmq libzmq libsecp256k1 libsodium msgpack sqlite3 libcurl libweb
 CC       ?= cc
 CFLAGS   ?= -O2 -g
 WARN     := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wformat=2 -Wstrict-prototypes
-CPPFLAGS += -D_GNU_SOURCE -Iruntime -Iactors -Ischemas -I$(BUILD)/gen
+CPPFLAGS += -D_GNU_SOURCE -Iruntime -Iactors -Ischemas -Itests/support -I$(BUILD)/gen
 ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(SANFLAGS) -MMD -MP \
              $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
@@ -33,6 +33,8 @@ LIB_SRC   := $(filter-out actors/pylon.c,$(LIB_SRC))
 EMBED     := $(wildcard runtime/data/*) $(wildcard schemas/*.sql)
 EMBED_SRC := $(patsubst %,$(BUILD)/gen/embed_%.c,$(subst -,_,$(subst .,_,$(notdir $(EMBED)))))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(EMBED_SRC:%.c=%.o)
+# Fixtures shared by tests, tools and benchmarks (a probe socket, a forwarding actor).
+SUPPORT_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/support/*.c))
 TESTS     := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 REPLAYS   := $(patsubst tests/fuzz/fuzz_%.c,$(BUILD)/tests/replay_%,$(wildcard tests/fuzz/fuzz_*.c))
 TOOLS     := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(wildcard tests/tools/*.c))
@@ -66,7 +68,7 @@ $(BUILD)/libpylon.a: $(LIB_OBJ)
 $(BUILD)/pylon: $(BUILD)/obj/actors/pylon.o $(BUILD)/libpylon.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/libpylon.a
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(SUPPORT_OBJ) $(BUILD)/libpylon.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
@@ -76,11 +78,11 @@ $(BUILD)/tests/replay_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuz
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
 # Small C programs that integration tests drive (e.g. sign here, verify in nostr-tools).
-$(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(BUILD)/libpylon.a
+$(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(SUPPORT_OBJ) $(BUILD)/libpylon.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/libpylon.a
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(SUPPORT_OBJ) $(BUILD)/libpylon.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
