@@ -409,17 +409,24 @@ nostr_event_add_tag (nostr_event_t *self, size_t count, const char *const *elems
     size_t *lens = count <= 16 ? lens_small : (size_t *) malloc (count * sizeof (size_t));
     if (!lens)
         return -1;
-    int rc = 0;
-    for (size_t i = 0; i < count && rc == 0; i++) {
+    for (size_t i = 0; i < count; i++)
         lens [i] = strlen (elems [i]);
-        if (!s_utf8_valid (elems [i], lens [i]))
-            rc = -1;
-    }
-    if (rc == 0)
-        rc = s_append_tag (self, count, elems, lens);
+    int rc = nostr_event_add_tag_len (self, count, elems, lens);
     if (lens != lens_small)
         free (lens);
     return rc;
+}
+
+int
+nostr_event_add_tag_len (nostr_event_t *self, size_t count, const char *const *elems,
+                         const size_t *lens)
+{
+    if (count == 0 || count > 4096)
+        return -1;
+    for (size_t i = 0; i < count; i++)
+        if (!s_utf8_valid (elems [i], lens [i]))
+            return -1;
+    return s_append_tag (self, count, elems, lens);
 }
 
 int

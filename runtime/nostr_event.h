@@ -100,6 +100,11 @@ nostr_event_t *
 int
     nostr_event_add_tag (nostr_event_t *self, size_t count, const char *const *elems);
 
+//  The same with explicit lengths, for strings that may contain NUL bytes.
+int
+    nostr_event_add_tag_len (nostr_event_t *self, size_t count, const char *const *elems,
+                             const size_t *lens);
+
 //  The same with the strings as arguments, ended by NULL:
 //  nostr_event_add_tagv (e, "e", id_hex, relay, NULL).
 int
