@@ -6,6 +6,7 @@
 #include <json-c/json.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define streq(a, b) (strcmp ((a), (b)) == 0)
@@ -43,6 +44,8 @@ s_build_chat (const backend_t *backend, const backend_chat_t *chat, backend_http
         return -1;
     out->no_reuse = true;
     if (!v2 && out->body_len > BACKEND_FM_V1_MAX_BODY) {
+        free (out->body);
+        out->body = NULL;
         backend_error_set (err, BACKEND_ERR_BAD_REQUEST, 0,
                            "apple_fm: request is %zu bytes, the v1 bridge reads at most %d",
                            out->body_len, BACKEND_FM_V1_MAX_BODY);

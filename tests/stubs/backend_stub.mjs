@@ -302,7 +302,9 @@ async function chat(req, res, body, state) {
                             : { 'Content-Type': 'text/event-stream', 'X-Accel-Buffering': 'no',
                                 ...(api === 'fm1' ? { Connection: 'close' } : {}) });
   const includeUsage = body.stream_options?.include_usage === true;
-  const sse = (obj) => (cfg.ping ? ': ping\n\n' : '') + (api === 'fm1' ? `id: ${id}\n` : '') + `data: ${typeof obj === 'string' ? obj : encode(obj)}\n\n`;
+  // SSE data is one line: compact JSON (sorted keys for the FM bridge)
+  const compact = (obj) => JSON.stringify(api === 'fm1' ? sortKeys(obj) : obj);
+  const sse = (obj) => (cfg.ping ? ': ping\n\n' : '') + (api === 'fm1' ? `id: ${id}\n` : '') + `data: ${typeof obj === 'string' ? obj : compact(obj)}\n\n`;
   const chunk = (delta, finishReason, extra = {}) => api === 'fm1'
     ? { id, object: 'chat.completion.chunk', created, model: model(), choices: [{ index: 0, delta, ...(finishReason !== undefined ? { finish_reason: finishReason } : {}) }] }
     : { choices: [{ finish_reason: finishReason ?? null, index: 0, delta }], created, id, model: model(),
