@@ -75,8 +75,10 @@ backend_json_parse (const char *data, size_t len, backend_error_t *err)
     if (!obj || jerr != json_tokener_success || used != len
     ||  !json_object_is_type (obj, json_type_object)) {
         json_object_put (obj);
-        backend_error_set (err, BACKEND_ERR_MALFORMED, 0, "malformed JSON from the server (%.60s%s)",
-                           len ? data : "empty", len > 60 ? "..." : "");
+        //  Quote the start of what came (data need not be NUL-terminated)
+        int shown = len > 60 ? 60 : (int) len;
+        backend_error_set (err, BACKEND_ERR_MALFORMED, 0, "malformed JSON from the server (%.*s%s)",
+                           shown, len ? data : "", len > 60 ? "..." : "");
         return NULL;
     }
     return obj;
