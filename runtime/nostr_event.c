@@ -174,8 +174,16 @@ s_hex4 (const uint8_t *s, size_t avail, unsigned *value)
 static int
 s_scan_string (const uint8_t *text, size_t len, size_t *pos)
 {
+    //  Bytes that need no attention inside a string: printable ASCII but '"' and '\\'.
+    static const bool plain [256] = {
+        [0x20 ... 0x21] = true, [0x23 ... 0x5B] = true, [0x5D ... 0x7F] = true
+    };
     size_t i = *pos;
     while (i < len) {
+        while (i < len && plain [text [i]])
+            i++;                        //  The fast path: most of every string
+        if (i == len)
+            break;
         uint8_t c = text [i];
         if (c == '"') {
             *pos = i + 1;
@@ -573,7 +581,7 @@ s_extract (nostr_event_t *self, json_object *object, const nostr_event_limits_t 
     unsigned seen = 0;
     int rc = 0;
     json_object_object_foreach (object, key, value) {
-        int64_t number;
+        int64_t number = 0;
         if (strcmp (key, "id") == 0) {
             seen |= s_FIELD_ID;
             rc = s_extract_hex (value, self->id, 32);
