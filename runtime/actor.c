@@ -177,6 +177,18 @@ actor_ctx_name(const actor_ctx_t *ctx)
     return ctx->def->name;
 }
 
+const actor_directory_t *
+actor_ctx_directory(const actor_ctx_t *ctx)
+{
+    return &ctx->dir;
+}
+
+void
+actor_signal_owner(actor_ctx_t *ctx, const char *event)
+{
+    zstr_send(ctx->pipe, event);
+}
+
 void *
 actor_ctx_state(const actor_ctx_t *ctx)
 {
@@ -515,4 +527,16 @@ const char *
 actor_name(const actor_t *self)
 {
     return self->def->name;
+}
+
+zsock_t *
+actor_sock(actor_t *self)
+{
+    return zactor_sock(self->zactor);
+}
+
+char *
+actor_event(actor_t *self)
+{
+    return zstr_recv(zactor_sock(self->zactor));
 }

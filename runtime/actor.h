@@ -70,6 +70,10 @@ void actor_destroy(actor_t **self_p);
 /* Send a control verb and wait up to timeout_ms for the reply (NULL on timeout). */
 zmsg_t *actor_command(actor_t *self, const char *verb, int timeout_ms);
 const char *actor_name(const actor_t *self);
+/* The pipe socket, to poll for events the actor sends its owner (actor_signal_owner). */
+zsock_t *actor_sock(actor_t *self);
+/* Read one such event (fresh string), or NULL. */
+char *actor_event(actor_t *self);
 
 /* Sockets opened by actors and not yet closed, process-wide (a test checks it returns to 0). */
 int actor_open_sockets(void);
@@ -86,6 +90,11 @@ int actor_send(actor_ctx_t *ctx, const char *to, msg_t *msg);
 /* Reply to the sender of request. */
 int actor_reply(actor_ctx_t *ctx, const msg_t *request, msg_t *reply);
 const char *actor_ctx_name(const actor_ctx_t *ctx);
+/* The directory this actor was started with (who else there is). */
+const actor_directory_t *actor_ctx_directory(const actor_ctx_t *ctx);
+/* Tell the owner thread something (a string on the pipe, e.g. "STOP"); the owner reads it
+   with actor_event(). */
+void actor_signal_owner(actor_ctx_t *ctx, const char *event);
 void *actor_ctx_state(const actor_ctx_t *ctx);
 /* This actor's inbox endpoint (as bound: for a tcp port 0, the real port). */
 const char *actor_ctx_endpoint(const actor_ctx_t *ctx);

@@ -353,11 +353,13 @@ config_write(FILE *out, const config_t *cfg)
         case T_INT:
             fprintf(out, "%lld", (long long) *(const int64_t *) field);
             break;
-        case T_FLOAT:
-            fprintf(out, "%.17g", *(const double *) field);
-            if (*(const double *) field == (double) (long long) *(const double *) field)
-                fprintf(out, ".0");
+        case T_FLOAT: {
+            char number[64];
+            snprintf(number, sizeof number, "%.17g", *(const double *) field);
+            /* TOML needs a '.' or an exponent to read it back as a float. */
+            fprintf(out, "%s%s", number, strpbrk(number, ".e") ? "" : ".0");
             break;
+        }
         case T_BOOL:
             fprintf(out, "%s", *(const bool *) field ? "true" : "false");
             break;

@@ -1,6 +1,7 @@
 /*  toml.c: see toml.h. A recursive-descent parser over one buffer with a cursor; every error
     names the line. Nothing is allocated for a value until it has been read completely. */
 #include "toml.h"
+#include "utf8.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -456,6 +457,8 @@ toml_parse(const char *text, size_t len, toml_doc_t *doc, char *err, size_t err_
         rc = s_fail(&self, "document larger than %d bytes", TOML_MAX_TEXT);
     else if (memchr(text, 0, len))
         rc = s_fail(&self, "NUL byte in document");
+    else if (!utf8_valid(text, len))
+        rc = s_fail(&self, "document is not valid UTF-8");
     while (rc == 0) {
         s_skip_all(&self);
         if (self.p >= self.end)

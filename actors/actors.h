@@ -1,0 +1,11 @@
+/*  actors.h: every actor of the daemon, one definition each (see runtime/actor.h for the
+    template they all follow). The daemon's start order is in actors/daemon.c. */
+#ifndef PYLON_ACTORS_H
+#define PYLON_ACTORS_H
+
+#include "actor.h"
+
+extern const actor_def_t pricing_actor;     /* actors/pricing.c: what a job costs */
+extern const actor_def_t control_actor;     /* actors/control.c: the CLI's door */
+
+#endif
