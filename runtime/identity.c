@@ -69,6 +69,7 @@ identity_strerror (int rc)
         case IDENTITY_ERR_NOMEM:            return "out of memory for secrets or key stretching";
         case IDENTITY_ERR_TTY:              return "no terminal to ask for the passphrase";
         case IDENTITY_ERR_MISMATCH:         return "the passphrases entered do not match";
+        case IDENTITY_ERR_KDF_LIMITS:       return "Argon2id limits out of range (at most 16 passes and 1 GiB)";
         default:                            return "unknown identity error";
     }
 }
@@ -149,7 +150,7 @@ identity_encode (const char *mnemonic, const char *passphrase, int flags,
         if (pass_len == 0 || pass_len > IDENTITY_PASSPHRASE_MAX)
             return IDENTITY_ERR_BAD_PASSPHRASE;
         if (!s_limits_ok (opslimit, memlimit))
-            return IDENTITY_ERR_FORMAT;
+            return IDENTITY_ERR_KDF_LIMITS;
     }
     else
         opslimit = memlimit = 0;
@@ -213,7 +214,7 @@ identity_parse_header (const uint8_t *data, size_t len, identity_info_t *info)
         return IDENTITY_ERR_FORMAT;
     if (protection == PROTECTION_PWHASH) {
         if (!s_limits_ok (opslimit, memlimit))
-            return IDENTITY_ERR_FORMAT;
+            return IDENTITY_ERR_KDF_LIMITS;     //  refuse before spending time or memory
     }
     else
     if (protection != PROTECTION_NONE || opslimit || memlimit)

@@ -71,6 +71,7 @@
 #define IDENTITY_ERR_NOMEM            -15   //  Secure memory or Argon2id memory unavailable
 #define IDENTITY_ERR_TTY              -16   //  No terminal to prompt on
 #define IDENTITY_ERR_MISMATCH         -17   //  The two prompted passphrases differ
+#define IDENTITY_ERR_KDF_LIMITS       -18   //  Argon2id limits outside the accepted range
 
 //  What the header of an identity file says (no secrets).
 typedef struct {
@@ -91,7 +92,8 @@ const char *
 int
     identity_save (const char *path, const char *mnemonic, const char *passphrase, int flags);
 
-//  Same with explicit Argon2id limits (within the load limits above).
+//  Same with explicit Argon2id limits: opslimit 1..IDENTITY_OPSLIMIT_MAX, memlimit
+//  8 KiB..IDENTITY_MEMLIMIT_MAX, else IDENTITY_ERR_KDF_LIMITS (the same bounds apply on load).
 int
     identity_save_kdf (const char *path, const char *mnemonic, const char *passphrase, int flags,
                        uint64_t opslimit, uint64_t memlimit);
