@@ -361,7 +361,8 @@ s_write_atomic (const char *path, const uint8_t *data, size_t len, bool overwrit
     return s_fsync_dir (path) == 0 ? IDENTITY_OK : IDENTITY_ERR_IO;
 }
 
-//  Read PATH into BUF (IDENTITY_FILE_MAX bytes) after the file checks of identity.h.
+//  Read PATH into BUF (IDENTITY_FILE_MAX + 1 bytes: one over, to see a file grow) after the
+//  file checks of identity.h.
 static int
 s_read_checked (const char *path, uint8_t *buf, size_t *len)
 {
