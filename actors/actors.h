@@ -5,6 +5,7 @@
 
 #include "actor.h"
 
+extern const actor_def_t ledger_actor;      /* actors/ledger.c: the only SQLite writer */
 extern const actor_def_t pricing_actor;     /* actors/pricing.c: what a job costs */
 extern const actor_def_t control_actor;     /* actors/control.c: the CLI's door */
 

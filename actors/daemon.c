@@ -2,7 +2,7 @@
 
     Start order is dependency order; node_stop() reverses it, so the actors facing the outside
     stop first and the ledger last:
-        pricing → control
+        ledger → pricing → control
     (the ledger, wallet, inference, job router and relay actors join this list as they land).
 
     Signals: SIGINT, SIGTERM and SIGHUP are blocked in every thread before any actor starts
@@ -14,6 +14,7 @@
 #include "daemon.h"
 #include "actors.h"
 #include "control.h"
+#include "ledger.h"
 #include "log.h"
 #include "node.h"
 
@@ -132,8 +133,12 @@ daemon_run(const config_t *cfg, const daemon_options_t *options)
     zsys_handler_set(NULL);
     zsys_init();
 
+    char db_path[4096];
+    daemon_path(cfg, "pylon.db", db_path, sizeof db_path);
+    ledger_args_t ledger = {db_path};
     control_args_t control = {control_path};
     node_member_t members[] = {
+        {&ledger_actor, &ledger},
         {&pricing_actor, (void *) cfg},
         {&control_actor, &control},
     };

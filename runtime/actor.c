@@ -330,13 +330,15 @@ static void
 s_drain_inbox(actor_ctx_t *ctx, int max)
 {
     void *handle = zsock_resolve(ctx->inbox);
+    int handled = 0;
     for (int i = 0; i < max; i++) {
         zmq_msg_t frame;
         zmq_msg_init(&frame);
         if (zmq_msg_recv(&frame, handle, ZMQ_DONTWAIT) < 0) {
             zmq_msg_close(&frame);
-            return;
+            break;
         }
+        handled++;
         int rc = msg_decode(&ctx->in, zmq_msg_data(&frame), zmq_msg_size(&frame));
         if (rc == 0)
             s_dispatch(ctx, &ctx->in);
@@ -347,6 +349,8 @@ s_drain_inbox(actor_ctx_t *ctx, int max)
         }
         zmq_msg_close(&frame);
     }
+    if (handled && ctx->def->batch_end)
+        ctx->def->batch_end(ctx->state);
 }
 
 /* A control verb from the owner. Returns true for $TERM (or a dead pipe). */

@@ -57,6 +57,9 @@ typedef struct {
     /* Optional: this actor's status as a JSON object text (fresh, the template frees it).
        The template answers STATUS_REQUEST with it, and PING with PONG, for every actor. */
     char *(*status)(void *state);
+    /* Optional: called after each batch of inbox messages (the ledger commits its
+       transaction here, then acknowledges the writes of the batch). */
+    void (*batch_end)(void *state);
 } actor_def_t;
 
 /* ---- owner side -------------------------------------------------------------------------- */

@@ -1,5 +1,5 @@
 /*  embed.h: data files compiled into the binary (see scripts/embed.sh and the Makefile's
-    EMBED list: runtime/data/ and schemas/*.sql). Each is NUL-terminated. */
+    EMBED list: runtime/data/ and schemas/, the .sql files). Each is NUL-terminated. */
 #ifndef PYLON_EMBED_H
 #define PYLON_EMBED_H
 #include <stddef.h>

@@ -23,13 +23,13 @@ s_rand(void)
     return s_rng;
 }
 
-/* A random valid UTF-8 string of up to max bytes (ASCII, 2-byte and 4-byte characters). */
+/* A random valid UTF-8 string (ASCII, 2-byte and 4-byte characters): exactly max bytes when
+   at_limit, else of up to min(max, 4096) bytes. */
 static char *
-s_rand_text(size_t max)
+s_rand_text(size_t max, bool at_limit)
 {
-    size_t target = max ? s_rand() % (max + 1) : 0;
-    if (s_rand() % 4 == 0)
-        target = max;    /* often exactly at the limit */
+    size_t cap = max < 4096 ? max : 4096;
+    size_t target = at_limit ? max : cap ? s_rand() % (cap + 1) : 0;
     char *s = malloc(target + 1);
     size_t n = 0;
     while (n < target) {
@@ -53,9 +53,9 @@ s_rand_text(size_t max)
 #define FILL_I64(name, max)  m->name = (int64_t) s_rand();
 #define FILL_F64(name, max)  m->name = (double) (int64_t) s_rand() / 7.0;
 #define FILL_BOOL(name, max) m->name = s_rand() & 1;
-#define FILL_STR(name, max)  m->name = owned[n_owned++] = s_rand_text(max);
+#define FILL_STR(name, max)  m->name = owned[n_owned++] = s_rand_text(max, round == 0);
 #define FILL_BIN(name, max)  m->name##_size = s_rand() % (max + 1); \
-    m->name = (const uint8_t *) (owned[n_owned++] = s_rand_text(m->name##_size));
+    m->name = (const uint8_t *) (owned[n_owned++] = s_rand_text(m->name##_size, true));
 #define FILL_H32(name, max)  for (int k = 0; k < 32; k++) m->name[k] = (uint8_t) s_rand();
 #define FILL_FIELD(TYPE, name, max) FILL_##TYPE(name, max)
 
