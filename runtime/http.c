@@ -26,6 +26,7 @@
 #define HTTP_MAX_URL             2048       //  longest accepted URL
 #define HTTP_MAX_BEARER          1024       //  longest accepted API key
 #define HTTP_MAX_REQUESTS        4096       //  requests in flight per client
+#define HTTP_POOL_SIZE           64         //  finished easy handles kept for reuse
 
 //  One request in flight.
 typedef struct _s_req_t s_req_t;
@@ -70,6 +71,8 @@ struct _http_client_t {
     int64_t curl_deadline_ms;       //  when curl wants s_curl_timer's callback, -1 = never
     int in_curl;                    //  > 0 while curl_multi_socket_action is on the stack
     bool cancel_pending;            //  some request has `cancelled` set
+    CURL *pool [HTTP_POOL_SIZE];    //  easy handles of finished requests, reset and reused
+    size_t pool_count;              //  entries used in pool
     http_watch_fn *watch_fn;        //  the owner's watch callback, or NULL
     void *watch_arg;                //  its argument
     char last_error [256];          //  why the last http_client_start failed
@@ -210,9 +213,16 @@ s_curl_write (char *data, size_t size, size_t nmemb, void *userp)
 //  --------------------------------------------------------------------------
 //  Completion
 
+//  Free a request; its easy handle goes back to the client's pool when there is room
+//  (creating a handle costs more than resetting one).
 static void
-s_req_free (s_req_t *req)
+s_req_free (http_client_t *self, s_req_t *req)
 {
+    if (req->easy && self && self->pool_count < HTTP_POOL_SIZE) {
+        curl_easy_reset (req->easy);
+        self->pool [self->pool_count++] = req->easy;
+    }
+    else
     if (req->easy)
         curl_easy_cleanup (req->easy);
     curl_slist_free_all (req->headers);
@@ -250,7 +260,7 @@ s_finish (http_client_t *self, s_req_t *req, http_error_t error, const char *mes
         .total_s = (now - req->start_ms) / 1000.0
     };
     req->on_done (req->arg, &result);
-    s_req_free (req);
+    s_req_free (self, req);
 }
 
 //  Map curl's result for a finished transfer to our error classes.
@@ -429,8 +439,10 @@ http_client_destroy (http_client_t **self_p)
         s_req_t *req = self->requests;
         self->requests = req->next;
         curl_multi_remove_handle (self->multi, req->easy);
-        s_req_free (req);
+        s_req_free (NULL, req);
     }
+    while (self->pool_count > 0)
+        curl_easy_cleanup (self->pool [--self->pool_count]);
     curl_multi_cleanup (self->multi);
     free (self->watches);
     free (self);
@@ -451,7 +463,7 @@ s_start_failed (http_client_t *self, s_req_t *req, const char *why)
 {
     snprintf (self->last_error, sizeof self->last_error, "%s", why);
     if (req)
-        s_req_free (req);
+        s_req_free (self, req);
     return 0;
 }
 
@@ -470,7 +482,7 @@ http_client_start (http_client_t *self, const http_request_t *r)
     s_req_t *req = calloc (1, sizeof *req);
     if (!req)
         return s_start_failed (self, NULL, "out of memory");
-    req->easy = curl_easy_init ();
+    req->easy = self->pool_count > 0 ? self->pool [--self->pool_count] : curl_easy_init ();
     if (!req->easy)
         return s_start_failed (self, req, "curl_easy_init failed");
     req->max_response = r->max_response ? r->max_response : HTTP_DEFAULT_MAX_BODY;

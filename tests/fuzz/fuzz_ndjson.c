@@ -2,7 +2,8 @@
 
     The first input byte picks a chunk size; the rest is fed once whole and once in chunks of
     that size. Both runs must deliver the same lines and end with the same status. Every line
-    handed out must be within the limit, hold no LF and not end with CR. */
+    handed out must be within the limit and hold no LF (only the CR of a CRLF is removed, so
+    "x\r\r\n" gives the line "x\r"). */
 #include <assert.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -24,7 +25,6 @@ s_on_line (void *arg, const char *line, size_t len)
     s_log_t *log = (s_log_t *) arg;
     assert (len > 0 && len <= MAX_LINE);
     assert (memchr (line, '\n', len) == NULL);
-    assert (line [len - 1] != '\r');
     for (size_t i = 0; i < len; i++)
         log->hash = (log->hash ^ (uint8_t) line [i]) * 1099511628211ull;
     log->hash = (log->hash ^ 0x100) * 1099511628211ull;
