@@ -9,7 +9,8 @@
 // still reach a client that reconnects.
 //
 // Usage: node relay.mjs [--port N] [--db FILE|:memory:] [--max-message BYTES]
-//                       [--auth-required] [--rate-limit N] [--quiet]
+//                       [--auth-required] [--rate-limit N] [--tls-cert FILE --tls-key FILE]
+//                       [--quiet]
 //   --port N          TCP port on 127.0.0.1; 0 (the default) picks an ephemeral port
 //   --db FILE         SQLite database file; default :memory:
 //   --max-message B   largest websocket message accepted from a client (default 1 MiB); a bigger
@@ -18,15 +19,18 @@
 //                     REQ from an unauthenticated client with `auth-required:`
 //   --rate-limit N    answer the first N EVENT messages of each connection with
 //                     `OK false "rate-limited: ..."` (exercises a client's retry path)
+//   --tls-cert FILE   serve wss:// with this PEM certificate (and --tls-key, its PEM key)
 //   --quiet           no log lines on stderr
 import { NostrRelay } from '@nostr-relay/core';
 import { EventRepositorySqlite } from '@nostr-relay/event-repository-sqlite';
 import { Validator } from '@nostr-relay/validator';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:https';
 import { WebSocketServer } from 'ws';
 
 function parseArgs(argv) {
     const opts = { port: 0, db: ':memory:', maxMessage: 1024 * 1024, authRequired: false,
-                   rateLimit: 0, quiet: false };
+                   rateLimit: 0, tlsCert: null, tlsKey: null, quiet: false };
     for (let i = 0; i < argv.length; i++) {
         const arg = argv[i];
         const value = () => {
@@ -38,11 +42,15 @@ function parseArgs(argv) {
         else if (arg === '--max-message') opts.maxMessage = Number(value());
         else if (arg === '--auth-required') opts.authRequired = true;
         else if (arg === '--rate-limit') opts.rateLimit = Number(value());
+        else if (arg === '--tls-cert') opts.tlsCert = value();
+        else if (arg === '--tls-key') opts.tlsKey = value();
         else if (arg === '--quiet') opts.quiet = true;
         else throw new Error(`unknown argument ${arg}`);
     }
     if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535)
         throw new Error('--port must be 0..65535');
+    if (!opts.tlsCert !== !opts.tlsKey)
+        throw new Error('--tls-cert and --tls-key go together');
     if (!Number.isInteger(opts.maxMessage) || opts.maxMessage < 64)
         throw new Error('--max-message must be an integer >= 64');
     return opts;
@@ -94,7 +102,15 @@ async function main() {
     relay.register(new GatePlugin(opts, relay));
     const validator = new Validator();
 
-    const wss = new WebSocketServer({ host: '127.0.0.1', port: opts.port, maxPayload: opts.maxMessage });
+    // Plain ws:// by default; wss:// on an https server when given a certificate.
+    let wss, listener;
+    if (opts.tlsCert) {
+        listener = createServer({ cert: readFileSync(opts.tlsCert), key: readFileSync(opts.tlsKey) });
+        wss = new WebSocketServer({ server: listener, maxPayload: opts.maxMessage });
+    } else {
+        wss = new WebSocketServer({ host: '127.0.0.1', port: opts.port, maxPayload: opts.maxMessage });
+        listener = wss;
+    }
     wss.on('connection', (ws, req) => {
         log('connection from', req.socket.remotePort);
         relay.handleConnection(ws, req.socket.remoteAddress);
@@ -110,14 +126,15 @@ async function main() {
         ws.on('close', () => relay.handleDisconnect(ws));
         ws.on('error', error => log('client error:', error.message));
     });
-    wss.on('error', error => {
+    listener.on('error', error => {
         console.error('relay: server error:', error.message);
         process.exit(1);
     });
-    wss.on('listening', () => {
-        process.stdout.write(`LISTENING ${wss.address().port}\n`);
-        log('db', opts.db, 'max message', opts.maxMessage);
+    listener.on('listening', () => {
+        process.stdout.write(`LISTENING ${listener.address().port}\n`);
+        log('db', opts.db, 'max message', opts.maxMessage, opts.tlsCert ? 'tls' : 'plain');
     });
+    if (opts.tlsCert) listener.listen(opts.port, '127.0.0.1');
 
     let stopping = false;
     const stop = async () => {
@@ -126,6 +143,7 @@ async function main() {
         log('stopping');
         for (const client of wss.clients) client.terminate();
         wss.close();
+        if (listener !== wss) listener.close();
         await relay.destroy();
         await repository.destroy();
         process.exit(0);

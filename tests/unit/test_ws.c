@@ -6,7 +6,8 @@
     sleep). Covered: URL parsing; connect, publish, subscribe and receive; an oversized
     message dropped and counted with the connection kept; a flood of garbage on one connection
     not stalling a healthy one in the same loop; a dead link found by ping + read timeout;
-    server close codes; connection refused; local close; destroy from inside a callback.
+    server close codes; connection refused; local close; destroy from inside a callback;
+    wss:// with a CA file, and refused with the system store for a self-signed certificate.
 */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -402,6 +403,55 @@ test_queue_limit (void **state)
     ws_client_destroy (&client);
 }
 
+//  wss:// against the relay serving TLS with a throwaway self-signed certificate: trusted
+//  through ca_file it works; with the system store it must fail (the certificate is checked).
+static void
+test_tls (void **state)
+{
+    char dir [] = "/tmp/pylon-ws-tls-XXXXXX";
+    assert_non_null (mkdtemp (dir));
+    char cert [96], key [96], command [512];
+    snprintf (cert, sizeof cert, "%s/cert.pem", dir);
+    snprintf (key, sizeof key, "%s/key.pem", dir);
+    snprintf (command, sizeof command,
+              "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+              "-keyout %s -out %s -days 1 -subj /CN=localhost "
+              "-addext subjectAltName=DNS:localhost,IP:127.0.0.1 >/dev/null 2>&1", key, cert);
+    assert_int_equal (system (command), 0);
+    char *argv [] = { "node", "tests/node/relay.mjs", "--quiet", "--tls-cert", cert,
+                      "--tls-key", key, NULL };
+    child_t *relay = child_start (argv);
+    int port = child_wait_listening (relay, 15000);
+    assert_true (port > 0);
+    char url [64];
+    snprintf (url, sizeof url, "wss://127.0.0.1:%d/", port);
+
+    ws_config_t config = { .ca_file = cert };
+    ws_client_t *client = ws_client_new (&config);
+    rec_t rec = { 0 };
+    ws_conn_t *conn = ws_conn_open (client, url, &s_handlers, &rec);
+    const char *req = "[\"REQ\",\"tls\",{\"limit\":1}]";
+    assert_int_equal (ws_conn_send (conn, req, strlen (req)), 0);
+    assert_true (s_run_until (client, &rec.eoses, 1, 5000));
+    assert_int_equal (rec.opens, 1);
+    ws_conn_destroy (&conn);
+    ws_client_destroy (&client);
+
+    client = ws_client_new (NULL);
+    rec_t untrusted = { 0 };
+    conn = ws_conn_open (client, url, &s_handlers, &untrusted);
+    assert_true (s_run_until (client, &untrusted.closes, 1, 5000));
+    assert_int_equal (untrusted.opens, 0);
+    print_message ("# untrusted certificate: %s\n", untrusted.reason);
+    ws_conn_destroy (&conn);
+    ws_client_destroy (&client);
+
+    child_stop (&relay);
+    unlink (cert);
+    unlink (key);
+    rmdir (dir);
+}
+
 int
 main (void)
 {
@@ -414,6 +464,7 @@ main (void)
         cmocka_unit_test (test_server_close_and_refused),
         cmocka_unit_test (test_destroy_inside_callback),
         cmocka_unit_test (test_queue_limit),
+        cmocka_unit_test (test_tls),
     };
     return cmocka_run_group_tests_name ("ws", tests, s_setup, s_teardown);
 }
