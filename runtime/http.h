@@ -40,7 +40,9 @@ typedef enum {
     HTTP_ERR_INVALID            //  the request itself was unusable (bad URL, too many requests)
 } http_error_t;
 
-//  Event bits for http_client_on_socket and the watch callback (same values as poll()).
+//  Event bits for http_client_on_socket and the watch callback: poll()'s values (POLLIN 1,
+//  POLLOUT 4, POLLERR 8). ZeroMQ's ZMQ_POLLIN/ZMQ_POLLOUT/ZMQ_POLLERR are 1/2/4: a loop built
+//  on zmq_poll (runtime/actor.h actor_watch_fd) must convert both ways.
 #define HTTP_POLL_IN   POLLIN
 #define HTTP_POLL_OUT  POLLOUT
 
