@@ -330,6 +330,8 @@ test_relay_restart (void **state)
     relay_conn_publish (pub, e1);
     assert_true (s_run_until (client, both, 2, &sub_rec.verified, 1, 5000));
     assert_string_equal (sub_rec.ids [0], id1);
+    //  The relay broadcasts before it answers OK: wait for the OK too.
+    assert_true (s_run_until (client, both, 2, &pub_rec.accepted, 1, 5000));
 
     //  The relay dies hard, mid-stream.
     child_signal (relay, SIGKILL);
