@@ -9,6 +9,11 @@
         http_client_on_timeout() when the timeout expires.
     http_client_run() is a small poll() loop of its own, for tests and tools.
 
+    In an actor (runtime/actor.h), the watch callback maps to actor_watch_fd/actor_unwatch_fd
+    (converting the event bits, see below), the fd callback calls http_client_on_socket, and
+    after every event the actor re-arms one timer with http_client_timeout() whose callback
+    calls http_client_on_timeout.
+
     Per request: method, URL, extra headers, an API key sent as `Authorization: Bearer`, a JSON
     body, connect / first-byte / idle / total timeouts, a response size limit, an optional
     streaming body callback, and a completion callback that is called exactly once (success,
