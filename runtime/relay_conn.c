@@ -58,6 +58,7 @@ struct _relay_conn_t {
     int attempt;                            // failed connection attempts in a row
     int64_t next_attempt_at;                // ms: end of the current backoff
     int64_t opened_at;                      // ms: when the current connection opened
+    int64_t flush_after;                    // ms: the socket queue was full, wait till then
     s_sub_t *subs;                          // subscriptions
     s_pub_t *pubs;                          // pending publishes, oldest first
     s_pub_t *pubs_tail;                     // last pending publish
@@ -287,11 +288,16 @@ s_pub_flush (relay_conn_t *self)
     if (!self->ws || self->status.state != RELAY_CONNECTED)
         return;
     int64_t now = s_now_ms ();
+    if (now < self->flush_after)
+        return;
     for (s_pub_t *pub = self->pubs; pub; pub = pub->next) {
         if (pub->state != PUB_QUEUED || pub->waiting_auth || pub->retry_at > now)
             continue;
-        if (ws_conn_send (self->ws, pub->message, strlen (pub->message)) != 0)
-            break;              //  the socket queue is full: the rest wait for the next tick
+        if (ws_conn_send (self->ws, pub->message, strlen (pub->message)) != 0) {
+            //  The socket queue is full: try again a little later, without spinning.
+            self->flush_after = now + 50;
+            break;
+        }
         pub->state = PUB_SENT;
         pub->sent_at = now;
         pub->attempts++;
@@ -612,6 +618,13 @@ s_connect (relay_conn_t *self)
 {
     static const ws_handlers_t handlers = { s_ws_open, s_ws_message, s_ws_close };
     self->ws = ws_conn_open (self->client, self->url, &handlers, self);
+    if (!self->ws) {                    //  out of memory: try again after a backoff
+        self->status.backoff_ms = s_backoff_delay (self);
+        self->attempt++;
+        self->next_attempt_at = s_now_ms () + self->status.backoff_ms;
+        s_set_state (self, RELAY_BACKOFF);
+        return;
+    }
     s_set_state (self, RELAY_CONNECTING);
 }
 
@@ -713,7 +726,7 @@ relay_conn_timeout (relay_conn_t *self)
             if (pub->waiting_auth)
                 continue;
             if (pub->state == PUB_QUEUED)
-                due = pub->retry_at;
+                due = pub->retry_at > self->flush_after ? pub->retry_at : self->flush_after;
             else
                 due = pub->sent_at + self->config.ok_timeout_ms;
             int64_t wait = due > now ? due - now : 0;

@@ -364,8 +364,7 @@ s_lws_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user, v
     switch (reason) {
         case LWS_CALLBACK_CLIENT_CONNECTION_ERROR: {
             char text [160];
-            snprintf (text, sizeof text, "connect failed: %s",
-                      in && len ? (const char *) in : (in ? (const char *) in : "unknown"));
+            snprintf (text, sizeof text, "connect failed: %s", in ? (const char *) in : "unknown");
             s_set_reason (self, text);
             lws_set_opaque_user_data (wsi, NULL);
             self->wsi = NULL;
@@ -712,16 +711,19 @@ ws_conn_open (ws_client_t *client, const char *url, const ws_handlers_t *handler
     info.ssl_connection = self->url.tls ? LCCSCF_USE_SSL : 0;
     info.local_protocol_name = s_protocols [0].name;
     info.opaque_user_data = self;
-    info.pwsi = &self->wsi;
-
+    //  No info.pwsi: lws would write to it when the wsi dies, possibly after this connection
+    //  was destroyed. The wsi is known from the return value, and callbacks during the call
+    //  find this connection through the opaque user data.
     client->opening = self;
     struct lws *wsi = lws_client_connect_via_info (&info);
     client->opening = NULL;
-    if (!wsi) {
+    if (!wsi || self->report_pending) {
         self->wsi = NULL;
         s_set_reason (self, "connect failed");
         self->report_pending = true;
     }
+    else
+        self->wsi = wsi;
     if (self->report_pending)
         client->kick = true;
     return self;

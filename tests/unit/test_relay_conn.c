@@ -556,6 +556,49 @@ test_garbage_neighbour (void **state)
     child_stop (&relay);
 }
 
+//  A socket queue that cannot take the next event must not turn the loop into a spin.
+static void
+test_full_queue_does_not_spin (void **state)
+{
+    int port = 0;
+    child_t *relay = s_start_relay (&port, ":memory:", NULL, NULL);
+    ws_config_t ws_config = { .max_queue = 64 };      //  smaller than any signed event
+    ws_client_t *client = ws_client_new (&ws_config);
+    rec_t rec = { 0 };
+    relay_conn_t *conn = relay_conn_new (client, s_url (port, "/"), NULL, &s_handlers, &rec);
+    relay_conn_start (conn);
+    int connected = 0;
+    int64_t deadline = s_now_ms () + 5000;
+    while (relay_conn_status (conn)->state != RELAY_CONNECTED && s_now_ms () < deadline)
+        s_run_until (client, &conn, 1, &connected, 1, 20);
+    assert_int_equal (relay_conn_status (conn)->state, RELAY_CONNECTED);
+    char *event = s_make_event (1, "too big for the queue", NULL);
+    assert_int_equal (relay_conn_publish (conn, event), 0);
+    //  Count loop turns for 300 ms: a spin would make thousands.
+    int turns = 0;
+    deadline = s_now_ms () + 300;
+    while (s_now_ms () < deadline) {
+        int wait = relay_conn_timeout (conn);
+        int ws_wait = ws_client_timeout (client);
+        if (ws_wait >= 0 && (wait < 0 || ws_wait < wait))
+            wait = ws_wait;
+        struct pollfd fds [4];
+        int n = ws_client_pollfds (client, fds, 4);
+        poll (fds, (nfds_t) n, wait < 0 || wait > 100 ? 100 : wait);
+        ws_client_service (client);
+        relay_conn_tick (conn);
+        turns++;
+    }
+    print_message ("# loop turns in 300 ms with a full socket queue: %d\n", turns);
+    assert_true (turns < 60);
+    assert_int_equal (relay_conn_status (conn)->events_out, 0);
+    assert_int_equal (relay_conn_status (conn)->pending, 1);
+    free (event);
+    relay_conn_destroy (&conn);
+    ws_client_destroy (&client);
+    child_stop (&relay);
+}
+
 int
 main (void)
 {
@@ -567,6 +610,7 @@ main (void)
         cmocka_unit_test (test_invalid_rejected),
         cmocka_unit_test (test_backoff),
         cmocka_unit_test (test_garbage_neighbour),
+        cmocka_unit_test (test_full_queue_does_not_spin),
     };
     return cmocka_run_group_tests_name ("relay_conn", tests, s_setup, s_teardown);
 }
