@@ -7,6 +7,8 @@
 
 extern const actor_def_t ledger_actor;      /* actors/ledger.c: the only SQLite writer */
 extern const actor_def_t pricing_actor;     /* actors/pricing.c: what a job costs */
+extern const actor_def_t wallet_actor;      /* actors/wallet.c: invoices and payments */
 extern const actor_def_t control_actor;     /* actors/control.c: the CLI's door */
+extern const actor_def_t job_router_actor;  /* actors/job_router.c: the job state machine */
 
 #endif
