@@ -288,8 +288,10 @@ main (int argc, char **argv)
     int errors;
 
     printf ("\nPart 1: %d sequential non-streamed chat requests, stub answering at once\n", total);
-    //  Warm up the stub (JIT) and the connection cache
+    //  Warm up the stub (node's JIT) with every client before timing anything
     s_easy_run (chat_url, total / 4 + 1, lat, &errors);
+    s_pylon_run (stub.url, total / 4 + 1, 1, lat, &errors);
+    s_raw_run (chat_url, total / 4 + 1, lat, &errors);
     double wall = s_pylon_run (stub.url, total, 1, lat, &errors);
     double pylon = s_report ("http_client + llama.cpp adapter", lat, total, wall, errors);
     wall = s_raw_run (chat_url, total, lat, &errors);
