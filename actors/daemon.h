@@ -3,6 +3,7 @@
 #define PYLON_DAEMON_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "config.h"
 
@@ -11,6 +12,7 @@
 typedef struct {
     bool foreground;            /* stay attached (else: fork, setsid, log to pylon.log) */
     int ready_fd;               /* if >= 0: write "ok\n" or "error: ...\n" here once up */
+    const uint8_t *seed;        /* the identity's 64-byte BIP-39 seed; wiped by the caller */
 } daemon_options_t;
 
 /* Paths inside the config dir. Return -1 if the result would not fit (sockets: 107 bytes). */

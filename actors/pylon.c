@@ -5,14 +5,22 @@
 #include "log.h"
 
 #include <getopt.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const cli_command_t s_commands[] = {
+    {"init", "create the node's identity (or --import one) and its config",
+     "usage: pylon init [--import] [--words 12|24] [--passphrase-file PATH | --no-passphrase] [--force]\n"
+     "Create a new BIP-39 mnemonic (shown once: write it down) or --import one from stdin, derive\n"
+     "the node's Nostr key (NIP-06) and store the mnemonic encrypted in identity.enc, under a\n"
+     "passphrase from --passphrase-file, PYLON_PASSPHRASE or a prompt. --no-passphrase stores it\n"
+     "unprotected for unattended nodes (still owner-only). Writes config.toml with the defaults if\n"
+     "there is none. Never replaces an identity without --force. Prints the npub.\n", cli_init},
     {"start", "start the node (daemon; --foreground to stay attached)",
-     "usage: pylon start [--foreground]\n"
+     "usage: pylon start [--foreground] [--passphrase-file PATH]\n"
      "Start the node for this config dir: its actors, relays, backends and wallet. By default it\n"
      "detaches and logs to pylon.log in the config dir; --foreground stays attached and logs to\n"
      "stderr. Only one node runs per config dir.\n", cli_start},
@@ -80,6 +88,10 @@ main(int argc, char **argv)
 {
     cli_t cli = {0};
     char dir[4096] = "";
+    if (sodium_init() < 0) {
+        fprintf(stderr, "pylon: libsodium cannot start (no randomness source?)\n");
+        return CLI_FAILED;
+    }
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         if ((strcmp(argv[i], "--json") == 0))

@@ -8,6 +8,7 @@
 
 #include <json-c/json.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "config.h"
 
@@ -26,10 +27,15 @@ typedef struct {
 } cli_command_t;
 
 /* Defined by each command file. */
+int cli_init(cli_t *cli, int argc, char **argv);
 int cli_start(cli_t *cli, int argc, char **argv);
 int cli_stop(cli_t *cli, int argc, char **argv);
 int cli_status(cli_t *cli, int argc, char **argv);
 int cli_tap(cli_t *cli, int argc, char **argv);
+
+/* Decrypt identity.enc (asking for the passphrase as identity_passphrase_get does) into the
+   64-byte BIP-39 seed. CLI_OK, or the failure already printed. */
+int cli_unlock(cli_t *cli, const char *passphrase_file, uint8_t seed[64]);
 
 /* Print an error for the user (stderr, or {"error": ...} on stdout with --json); returns code. */
 int cli_fail(cli_t *cli, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

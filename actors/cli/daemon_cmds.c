@@ -5,6 +5,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <sodium.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -46,23 +47,34 @@ cli_start(cli_t *cli, int argc, char **argv)
                         "`pylon stop` stops it", cli->cfg.dir, pid);
     if (mkdir(cli->cfg.dir, 0700) != 0 && errno != EEXIST)
         return cli_fail(cli, CLI_FAILED, "cannot create %s: %s", cli->cfg.dir, strerror(errno));
-
+    /* Unlock here, before detaching, while there is a terminal to ask on. */
+    uint8_t *seed = sodium_malloc(64);
+    int rc = cli_unlock(cli, s_flag_value(argc, argv, "--passphrase-file"), seed);
+    if (rc != CLI_OK) {
+        sodium_free(seed);
+        return rc;
+    }
     if (s_has_flag(argc, argv, "--foreground")) {
-        daemon_options_t options = {.foreground = true, .ready_fd = -1};
-        return daemon_run(&cli->cfg, &options);
+        daemon_options_t options = {.foreground = true, .ready_fd = -1, .seed = seed};
+        rc = daemon_run(&cli->cfg, &options);
+        sodium_free(seed);
+        return rc;
     }
     /* Detach: the child runs the daemon and tells us through a pipe once it is up (or not).
        Nothing of ZeroMQ exists yet in this process, so forking is safe. */
     char log_path[4096];
-    if (!cli_path(cli, "pylon.log", log_path, sizeof log_path))
-        return cli_fail(cli, CLI_FAILED, "config dir path too long");
     int ready[2];
-    if (pipe(ready) != 0)
-        return cli_fail(cli, CLI_FAILED, "pipe: %s", strerror(errno));
+    pid_t child = -1;
+    if (!cli_path(cli, "pylon.log", log_path, sizeof log_path) || pipe(ready) != 0) {
+        sodium_free(seed);
+        return cli_fail(cli, CLI_FAILED, "cannot prepare the daemon: %s", strerror(errno));
+    }
     fflush(NULL);
-    pid_t child = fork();
-    if (child < 0)
+    child = fork();
+    if (child < 0) {
+        sodium_free(seed);
         return cli_fail(cli, CLI_FAILED, "fork: %s", strerror(errno));
+    }
     if (child == 0) {
         close(ready[0]);
         setsid();
@@ -72,9 +84,12 @@ cli_start(cli_t *cli, int argc, char **argv)
         dup2(null_fd, STDERR_FILENO);
         close(null_fd);
         log_to_file(log_path);
-        daemon_options_t options = {.foreground = false, .ready_fd = ready[1]};
-        _exit(daemon_run(&cli->cfg, &options));
+        daemon_options_t options = {.foreground = false, .ready_fd = ready[1], .seed = seed};
+        rc = daemon_run(&cli->cfg, &options);
+        sodium_free(seed);
+        _exit(rc);
     }
+    sodium_free(seed);
     close(ready[1]);
     char answer[600] = "";
     size_t got = 0;
