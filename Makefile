@@ -10,6 +10,7 @@
 #   make bench      optimised benchmarks; figures printed with the command that gave them
 #   make fuzz       libFuzzer (clang) on every decoder, FUZZ_SECONDS each
 
+JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
 PKGS     := libczmq libzmq libsecp256k1 libsodium msgpack sqlite3 libcurl libwebsockets json-c libcrypto
 CC       ?= cc
 CFLAGS   ?= -O2 -g
@@ -89,15 +90,15 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(SUPPORT_OBJ) $(BUILD)/libpylon.a
 tests: $(BUILD)/pylon $(TESTS) $(REPLAYS) $(TOOLS)
 
 check: deps
-	@$(MAKE) --no-print-directory SAN=1 tests
+	@$(MAKE) --no-print-directory -j$(JOBS) SAN=1 tests
 	@scripts/run-tests.sh build/san
 
 demo: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -j$(JOBS) all
 	@scripts/demo.sh build
 
 bench: deps
-	@$(MAKE) --no-print-directory all $(BENCHES)
+	@$(MAKE) --no-print-directory -j$(JOBS) all $(BENCHES)
 	@scripts/run-bench.sh build
 
 # libFuzzer needs clang; the library is rebuilt with the fuzzer's instrumentation in build/fuzz.
