@@ -2,6 +2,7 @@
 #include "cli.h"
 #include "control.h"
 #include "daemon.h"
+#include "ledger_db.h"
 #include "log.h"
 
 #include <errno.h>
@@ -182,6 +183,15 @@ cli_status(cli_t *cli, int argc, char **argv)
         json_object_object_add(status, "online", json_object_new_boolean(0));
         if (pid > 0)
             json_object_object_add(status, "pid", json_object_new_int(pid));
+        /* The books are in the ledger's file, readable with the node down. */
+        char db_path[4096], err[256];
+        ledger_db_t *db = cli_path(cli, "pylon.db", db_path, sizeof db_path) && access(db_path, R_OK) == 0
+                          ? ledger_db_open(db_path, true, err, sizeof err) : NULL;
+        char *books = db ? ledger_db_query(db, "status", NULL, err, sizeof err) : NULL;
+        if (books)
+            json_object_object_add(status, "books", json_tokener_parse(books));
+        free(books);
+        ledger_db_close(&db);
     }
     json_object_object_add(status, "config_dir", json_object_new_string(cli->cfg.dir));
     bool online = json_object_get_boolean(json_object_object_get(status, "online"));
@@ -191,6 +201,13 @@ cli_status(cli_t *cli, int argc, char **argv)
     }
     if (!online) {
         printf("pylon: offline%s (config %s)\n", pid > 0 ? ", not answering" : "", cli->cfg.dir);
+        json_object *books = json_object_object_get(status, "books");
+        if (books)
+            printf("  jobs today %lld (delivered %lld), earned today %lld sats, in total %lld sats\n",
+                   (long long) json_object_get_int64(json_object_object_get(books, "jobs_today")),
+                   (long long) json_object_get_int64(json_object_object_get(books, "delivered_today")),
+                   (long long) json_object_get_int64(json_object_object_get(books, "earned_today_msats")) / 1000,
+                   (long long) json_object_get_int64(json_object_object_get(books, "earned_total_msats")) / 1000);
         printf("start it with `pylon start`\n");
     }
     else {
