@@ -645,6 +645,13 @@ wallet_core_balance(wallet_core_t *self, uint64_t balance_msats)
 
 /* ---- the actor ----------------------------------------------------------------------------- */
 
+static void
+s_backend_tick(void *state, int timer_id)
+{
+    wallet_core_t *self = state;
+    self->def->tick(self->backend);
+}
+
 static const wallet_backend_def_t *
 s_backend_named(const char *name)
 {
@@ -686,6 +693,8 @@ s_create(actor_ctx_t *ctx, void *args)
     self->poll_ms = strcmp(def->name, "demo") == 0 ? 0 : cfg->wallet_poll_interval_ms;
     self->last_poll_ms = actor_now_ms();
     self->tick = actor_timer_add(ctx, TICK_MS, TICK_MS, s_tick);
+    if (def->tick && def->tick_ms > 0)
+        actor_timer_add(ctx, def->tick_ms, def->tick_ms, s_backend_tick);
     s_send_query(self);
     return self;
 }

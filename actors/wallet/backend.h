@@ -59,6 +59,10 @@ typedef struct {
     bool (*handle)(void *state, const msg_t *msg);
     /* Optional: add backend-specific members to the status object. */
     void (*status)(void *state, json_object *status);
+    /* Optional: called every tick_ms from the actor's timer (the actor's timers call back
+       with the actor's state, so backends get theirs through this). */
+    void (*tick)(void *state);
+    int64_t tick_ms;
     /* Network the backend's invoices must be on (checked on every invoice it returns). */
     bolt11_network_t (*network)(void *state);
 } wallet_backend_def_t;

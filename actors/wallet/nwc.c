@@ -420,7 +420,6 @@ typedef struct {
     char alias[64];             /* from get_info */
     char wallet_network[16];    /* from get_info */
     uint64_t sent, answered, timeouts, errors, bad_events;   /* counters for the status */
-    int sweep;                  /* the deadline timer */
 } nwc_t;
 
 static bool
@@ -538,7 +537,7 @@ s_fail(nwc_t *self, nwc_request_t *req, const char *error)
 }
 
 static void
-s_sweep(void *state, int timer_id)
+s_sweep(void *state)
 {
     nwc_t *self = state;
     int64_t now = actor_now_ms();
@@ -634,7 +633,6 @@ s_create(wallet_core_t *core, actor_ctx_t *ctx, const wallet_args_t *args, char 
     self->network = s_network_of(args->cfg->network);
     self->timeout_ms = args->cfg->wallet_request_timeout_ms > 0
                      ? args->cfg->wallet_request_timeout_ms : 15000;
-    self->sweep = actor_timer_add(ctx, NWC_SWEEP_MS, NWC_SWEEP_MS, s_sweep);
     s_subscribe(self);
     log_info("NWC wallet %.16s…, client key %.16s…", self->wallet_hex, self->client_hex);
     return self;
@@ -907,5 +905,7 @@ const wallet_backend_def_t wallet_backend_nwc = {
     .lookup = s_lookup,
     .handle = s_handle,
     .status = s_status,
+    .tick = s_sweep,
+    .tick_ms = NWC_SWEEP_MS,
     .network = s_network,
 };
