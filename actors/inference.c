@@ -331,6 +331,7 @@ s_job_destroy(void **item)
     *item = NULL;
 }
 
+/* The job holding slot-limiter id key (a scan: there are at most slots + queue per backend). */
 static job_t *
 s_job_by_key(inference_t *self, uint64_t key)
 {
@@ -432,9 +433,10 @@ s_on_done(void *arg, const backend_result_t *result, const backend_error_t *erro
         served->cancelled++;
     else {
         s_flush(job);
-        size_t len = 0;
-        char *content = error->code == BACKEND_OK
-                      ? s_clean_text(result->content ? result->content : "", result->content_len, &len)
+        /* Cleaning never shrinks text: one over the limit before is over it after. */
+        size_t len = result->content_len;
+        char *content = error->code == BACKEND_OK && len <= CONTENT_MAX
+                      ? s_clean_text(result->content ? result->content : "", len, &len)
                       : NULL;
         if (error->code != BACKEND_OK) {
             s_fail(served, job->reply_to, job->id, backend_code_name(error->code), error->message);

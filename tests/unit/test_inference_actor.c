@@ -260,8 +260,22 @@ t_plain_and_streamed(void **state)
     assert_int_equal(in.infer_result.completion_tokens, 200);
     msg_release(&in);
 
+    /* A NUL byte from the server (JSON \u0000) cannot cross an actor boundary: U+FFFD. */
+    assert_int_equal(stub_config(&s_stub, "{\"tokens\":\"a\\u0000,b\"}"), 0);
+    for (uint8_t n = 4; n <= 5; n++) {
+        s_send_job(&f, n, BACKEND, MESSAGES, "", n == 5);
+        joined[0] = 0;
+        for (s_next(&f, &in, 5000); in.type == MSG_INFER_PARTIAL; s_next(&f, &in, 5000))
+            strcat(joined, in.infer_partial.text);
+        assert_int_equal(in.type, MSG_INFER_RESULT);
+        assert_true(in.infer_result.ok);
+        assert_string_equal(in.infer_result.content, "a\xEF\xBF\xBD" "b");
+        assert_string_equal(joined, n == 5 ? "a\xEF\xBF\xBD" "b" : "");
+    }
+    msg_release(&in);
+
     char *json = s_status_json(&f);
-    assert_non_null(strstr(json, "\"done\":3,\"errors\":0"));
+    assert_non_null(strstr(json, "\"done\":5,\"errors\":0"));
     free(json);
     s_down(&f);
 }
