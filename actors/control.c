@@ -5,7 +5,8 @@
         request:  [verb] [json arguments]            (a DEALER sends two frames)
         reply:    ["ok" | "error"] [json]
     Verbs: PING; STATUS (asks every actor for its status and answers with all of them, or
-    with those that answered within 500 ms); STOP (answers, then tells the daemon to stop).
+    with those that answered within 500 ms); STOP (answers, then tells the daemon to stop);
+    DEMO_PAY {"bolt11"} (has the demo wallet settle one of its invoices: no real money moves).
 
     At start it pings every actor of the node and logs how long the whole set took to answer:
     the first proof, in every log, that the actors are up and talking. */
@@ -29,8 +30,15 @@ typedef struct {
 } pending_t;
 
 typedef struct {
+    uint64_t ref;                   /* our WALLET_DEMO_PAY ref, 0 for a free slot */
+    zframe_t *client;               /* who asked */
+    int timer;                      /* gives up after 10 s */
+} payment_t;
+
+typedef struct {
     actor_ctx_t *ctx;
     const control_args_t *args;     /* borrowed from the daemon */
+    payment_t payments[MAX_PENDING];    /* DEMO_PAY requests waiting for the wallet */
     zsock_t *router;                /* the CLI socket, NULL when args->socket_path is NULL */
     uint64_t seq;                   /* last request seq we used */
     uint64_t ping_seq;              /* seq of the start-up ping round */
@@ -102,6 +110,39 @@ s_start_status(control_t *self, zframe_t *client)
         s_finish_status(self, pending);
 }
 
+static void
+s_payment_timeout(void *state, int timer_id)
+{
+    control_t *self = state;
+    for (int i = 0; i < MAX_PENDING; i++)
+        if (self->payments[i].ref && self->payments[i].timer == timer_id) {
+            s_reply(self, self->payments[i].client, "error", "{\"error\":\"the wallet did not answer\"}");
+            memset(&self->payments[i], 0, sizeof self->payments[i]);
+        }
+}
+
+static void
+s_start_demo_pay(control_t *self, zframe_t *client, const char *args)
+{
+    json_object *obj = json_tokener_parse(args);
+    const char *bolt11 = json_object_get_string(json_object_object_get(obj, "bolt11"));
+    payment_t *payment = NULL;
+    for (int i = 0; i < MAX_PENDING && !payment; i++)
+        if (self->payments[i].ref == 0)
+            payment = &self->payments[i];
+    if (!bolt11 || strlen(bolt11) > 4096 || !payment)
+        s_reply(self, client, "error", payment ? "{\"error\":\"give {\\\"bolt11\\\": ...}\"}"
+                                                : "{\"error\":\"too many payments at once\"}");
+    else {
+        payment->ref = ++self->seq;
+        payment->client = client;
+        payment->timer = actor_timer_add(self->ctx, 10000, 0, s_payment_timeout);
+        msg_t pay = {.type = MSG_WALLET_DEMO_PAY, .wallet_demo_pay = {payment->ref, bolt11}};
+        actor_send(self->ctx, "wallet", &pay);
+    }
+    json_object_put(obj);
+}
+
 /* A request from the CLI. */
 static void
 s_on_router(void *state, zsock_t *router)
@@ -118,6 +159,11 @@ s_on_router(void *state, zsock_t *router)
         s_reply(self, client, "ok", "{\"pong\":true}");
     else if (streq(verb, "STATUS"))
         s_start_status(self, client);
+    else if (streq(verb, "DEMO_PAY")) {
+        char *args = zmsg_popstr(request);
+        s_start_demo_pay(self, client, args ? args : "{}");
+        zstr_free(&args);
+    }
     else if (streq(verb, "STOP")) {
         s_reply(self, client, "ok", "{\"stopping\":true}");
         log_info("stop requested through the control socket");
@@ -173,11 +219,14 @@ static void
 s_destroy(void **state_p)
 {
     control_t *self = *state_p;
-    for (int i = 0; i < MAX_PENDING; i++)
+    for (int i = 0; i < MAX_PENDING; i++) {
         if (self->pending[i].seq) {
             zframe_destroy(&self->pending[i].client);
             json_object_put(self->pending[i].actors);
         }
+        if (self->payments[i].ref)
+            zframe_destroy(&self->payments[i].client);
+    }
     if (self->router) {
         zsock_destroy(&self->router);
         unlink(self->args->socket_path);
@@ -207,6 +256,23 @@ s_handle(void *state, const msg_t *msg)
             return;
         }
         return;    /* a late answer to a request we already finished */
+    }
+    if (msg->type == MSG_WALLET_DEMO_PAID) {
+        for (int i = 0; i < MAX_PENDING; i++) {
+            payment_t *payment = &self->payments[i];
+            if (payment->ref == 0 || payment->ref != msg->wallet_demo_paid.ref)
+                continue;
+            json_object *answer = json_object_new_object();
+            json_object_object_add(answer, "paid", json_object_new_boolean(msg->wallet_demo_paid.ok));
+            if (!msg->wallet_demo_paid.ok)
+                json_object_object_add(answer, "error", json_object_new_string(msg->wallet_demo_paid.error));
+            s_reply(self, payment->client, msg->wallet_demo_paid.ok ? "ok" : "error",
+                    json_object_to_json_string_ext(answer, JSON_C_TO_STRING_PLAIN));
+            json_object_put(answer);
+            actor_timer_cancel(self->ctx, payment->timer);
+            memset(payment, 0, sizeof *payment);
+        }
+        return;
     }
     log_error("unexpected %s from %s", msg_type_name(msg->type), msg->from);
 }

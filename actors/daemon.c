@@ -2,8 +2,9 @@
 
     Start order is dependency order; node_stop() reverses it, so the actors facing the outside
     stop first and the ledger last:
-        ledger → pricing → control
-    (the ledger, wallet, inference, job router and relay actors join this list as they land).
+        ledger → pricing → wallet → inference → job_router → relay → control
+    so the relay actor (the door to the outside) stops right after the CLI's door, and the
+    ledger last.
 
     Signals: SIGINT, SIGTERM and SIGHUP are blocked in every thread before any actor starts
     and read from a signalfd by the main thread, which turns them into an ordered stop; czmq's
@@ -14,7 +15,14 @@
 #include "daemon.h"
 #include "actors.h"
 #include "control.h"
+#include "bip32.h"
+#include "inference.h"
+#include "job_router.h"
 #include "ledger.h"
+#include "relay.h"
+#include "wallet.h"
+
+#include <sodium.h>
 #include "log.h"
 #include "node.h"
 
@@ -137,9 +145,27 @@ daemon_run(const config_t *cfg, const daemon_options_t *options)
     daemon_path(cfg, "pylon.db", db_path, sizeof db_path);
     ledger_args_t ledger = {db_path};
     control_args_t control = {control_path};
+    /* The node's Nostr key (NIP-06); every actor that needs it copies it at start. */
+    uint8_t *secret = sodium_malloc(32), public_key[32];
+    if (!options->seed || bip32_nip06(options->seed, 64, 0, secret, public_key) != 0) {
+        s_ready(options, "error: the identity does not give a Nostr key\n");
+        sodium_free(secret);
+        unlink(pid_path);
+        close(pid_fd);
+        close(signal_fd);
+        return 1;
+    }
+    wallet_args_t wallet = {cfg, options->seed, 64};
+    inference_args_t inference = {cfg};
+    job_router_args_t router = {cfg, secret, NULL, 0};
+    relay_args_t relay = {cfg, secret};
     node_member_t members[] = {
         {&ledger_actor, &ledger},
         {&pricing_actor, (void *) cfg},
+        {&wallet_actor, &wallet},
+        {&inference_actor, &inference},
+        {&job_router_actor, &router},
+        {&relay_actor, &relay},
         {&control_actor, &control},
     };
     int count = sizeof members / sizeof members[0];
@@ -152,6 +178,7 @@ daemon_run(const config_t *cfg, const daemon_options_t *options)
     char tap_endpoint[DAEMON_PATH_MAX + 16];
     snprintf(tap_endpoint, sizeof tap_endpoint, "ipc://%s", tap_path);
     node_t *node = node_start(members, count, &dir, "pylon-", tap_endpoint);
+    sodium_free(secret);     /* copied by the actors that sign */
     if (!node) {
         s_ready(options, "error: the actors did not start (see the log)\n");
         unlink(pid_path);

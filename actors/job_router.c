@@ -303,7 +303,8 @@ s_ledger_update(router_t *self, job_t *job, step_t step, const char *state, cons
                                           .price_msats = job->price_msats, .quote = "",
                                           .payment_hash = hash, .result_event = result_event ? result_event : "",
                                           .error = error ? error : "", .prompt_tokens = prompt_tokens,
-                                          .completion_tokens = completion_tokens}};
+                                          .completion_tokens = completion_tokens,
+                                          .backend = job->backend}};
     memcpy(update.ledger_job_update.job, job->id, 32);
     actor_send(self->ctx, "ledger", &update);
 }

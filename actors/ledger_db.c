@@ -34,6 +34,7 @@ static const unsigned char *const s_migrations[] = {embed_ledger_001_initial_sql
                   "error = CASE WHEN ?7 = '' THEN error ELSE ?7 END, " \
                   "prompt_tokens = CASE WHEN ?8 = 0 THEN prompt_tokens ELSE ?8 END, " \
                   "completion_tokens = CASE WHEN ?9 = 0 THEN completion_tokens ELSE ?9 END, " \
+                  "backend = CASE WHEN ?11 = '' THEN backend ELSE ?11 END, " \
                   "started_at = CASE WHEN ?2 = 'running' THEN ?10 ELSE started_at END, " \
                   "finished_at = CASE WHEN ?2 IN ('delivered','failed','rejected','expired') " \
                   "              THEN ?10 ELSE finished_at END, " \
@@ -262,6 +263,7 @@ ledger_db_job_update(ledger_db_t *self, const msg_ledger_job_update_t *update)
     sqlite3_bind_int64(s, 8, (sqlite3_int64) update->prompt_tokens);
     sqlite3_bind_int64(s, 9, (sqlite3_int64) update->completion_tokens);
     sqlite3_bind_int64(s, 10, s_now());
+    sqlite3_bind_text(s, 11, update->backend ? update->backend : "", -1, SQLITE_STATIC);
     if (s_step(self, s, "updating a job"))
         return -1;
     if (sqlite3_changes(self->db) == 0) {

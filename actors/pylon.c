@@ -37,6 +37,23 @@ static const cli_command_t s_commands[] = {
      "Print every actor-to-actor message of the running node as it happens. --actor keeps\n"
      "messages from or to NAME, --type keeps one message type (e.g. relay_event), --count stops\n"
      "after N messages.\n", cli_tap},
+    {"jobs", "recent jobs with state, backend, price and durations",
+     "usage: pylon jobs [--limit N] [--json]\n"
+     "The newest jobs from the ledger (works with the node stopped).\n", cli_jobs},
+    {"earnings", "sats earned per day and per backend",
+     "usage: pylon earnings [--json]\n"
+     "Earnings booked in the ledger, per day and per backend, and the total.\n", cli_earnings},
+    {"wallet", "wallet status, open invoices, demo-pay",
+     "usage: pylon wallet [status | invoices | demo-pay <bolt11>] [--json]\n"
+     "status: the wallet backend's report and the open invoices. demo-pay: settle an invoice of\n"
+     "this node's demo wallet (regtest; no real money moves).\n", cli_wallet},
+    {"ask", "buy a job from a provider: send, pay, print the result",
+     "usage: pylon ask --to <npub|hex> [--backend ID] [--kind 5935|5050] [--max-tokens N]\n"
+     "                 [--stream] [--encrypt nip44|nip04] [--pay demo] [--relay URL]... \"PROMPT\"\n"
+     "Send a job request to a provider over the relays ([relays] urls, or --relay), show the\n"
+     "invoice, pay it with --pay demo (the demo wallet of a node running on this config dir), print\n"
+     "partial text with --stream and the result. Exit 0 with a result, 1 on an error feedback or\n"
+     "time-out (--timeout SECONDS, default 120).\n", cli_ask},
 };
 #define COMMAND_COUNT (int) (sizeof s_commands / sizeof s_commands[0])
 
