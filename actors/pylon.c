@@ -37,6 +37,11 @@ static const cli_command_t s_commands[] = {
      "Print every actor-to-actor message of the running node as it happens. --actor keeps\n"
      "messages from or to NAME, --type keeps one message type (e.g. relay_event), --count stops\n"
      "after N messages.\n", cli_tap},
+    {"doctor", "check backends, relays, identity, wallet and configuration",
+     "usage: pylon doctor [--passphrase-file PATH] [--json]\n"
+     "Each check prints pass, warn or fail with a one-line hint: every enabled backend's health\n"
+     "endpoint, a real WebSocket handshake with each relay, the identity (present, owner-only,\n"
+     "decrypts), the wallet settings, every configuration key. Exit 1 when a check fails.\n", cli_doctor},
     {"jobs", "recent jobs with state, backend, price and durations",
      "usage: pylon jobs [--limit N] [--json]\n"
      "The newest jobs from the ledger (works with the node stopped).\n", cli_jobs},

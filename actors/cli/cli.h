@@ -36,6 +36,7 @@ int cli_ask(cli_t *cli, int argc, char **argv);
 int cli_jobs(cli_t *cli, int argc, char **argv);
 int cli_earnings(cli_t *cli, int argc, char **argv);
 int cli_wallet(cli_t *cli, int argc, char **argv);
+int cli_doctor(cli_t *cli, int argc, char **argv);
 
 /* Decrypt identity.enc (asking for the passphrase as identity_passphrase_get does) into the
    64-byte BIP-39 seed. CLI_OK, or the failure already printed. */

@@ -70,6 +70,15 @@ PYLON_PASSPHRASE=correct-horse "$pylon" start >/dev/null
 check "start takes over a stale pidfile" test $? -eq 0
 "$pylon" stop >/dev/null
 
+# doctor: nothing answers at the configured backend and relay, so checks fail, clearly
+PYLON_LLAMA_SERVER_URL=http://127.0.0.1:9 "$pylon" --json doctor > "$PYLON_CONFIG_DIR/doctor.json" 2>/dev/null
+check "doctor exits 1 when a check fails" test $? -eq 1
+check "doctor --json lists failing backend and relay checks" node -e '
+  const d = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  const fail = n => d.checks.some(c => c.check.startsWith(n) && c.result === "fail");
+  const pass = n => d.checks.some(c => c.check === n && c.result === "pass");
+  if (!fail("backend llamacpp:") || !fail("relay ws://127.0.0.1:9") || !pass("configuration")) process.exit(1);' "$PYLON_CONFIG_DIR/doctor.json"
+
 # help and usage
 "$pylon" status --help | grep -q 'usage: pylon status'
 check "every command has --help" test $? -eq 0
