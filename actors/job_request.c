@@ -123,7 +123,7 @@ s_params(json_object *given, const job_request_rules_t *rules, job_request_t *re
     json_object *value;
     rc = rc ? rc : s_number(clean, "temperature", json_object_object_get(given, "temperature"), 0, 2, false, why, why_size);
     rc = rc ? rc : s_number(clean, "top_p", json_object_object_get(given, "top_p"), 0, 1, false, why, why_size);
-    rc = rc ? rc : s_number(clean, "top_k", json_object_object_get(given, "top_k"), 0, 1000, true, why, why_size);
+    rc = rc ? rc : s_number(clean, "top_k", json_object_object_get(given, "top_k"), 1, 1000, true, why, why_size);
     rc = rc ? rc : s_number(clean, "frequency_penalty", json_object_object_get(given, "frequency_penalty"), -2, 2, false, why, why_size);
     rc = rc ? rc : s_number(clean, "seed", json_object_object_get(given, "seed"), 0, 4294967295.0, true, why, why_size);
     if (rc == 0 && (value = json_object_object_get(given, "max_tokens"))) {
