@@ -194,8 +194,11 @@ daemon_run(const config_t *cfg, const daemon_options_t *options)
     for (bool stop = false; !stop;) {
         zmq_pollitem_t items[] = {{NULL, signal_fd, ZMQ_POLLIN, 0},
                                   {zsock_resolve(actor_sock(control_actor_handle)), 0, ZMQ_POLLIN, 0}};
-        if (zmq_poll(items, 2, -1) < 0 && zmq_errno() != EINTR)
+        int ready = zmq_poll(items, 2, options->dashboard ? 1000 : -1);
+        if (ready < 0 && zmq_errno() != EINTR)
             break;
+        if (options->dashboard && ready == 0)
+            dashboard_render(control_path, stdout);
         if (items[0].revents & ZMQ_POLLIN) {
             struct signalfd_siginfo info;
             if (read(signal_fd, &info, sizeof info) == sizeof info) {

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "config.h"
 
@@ -13,6 +14,7 @@ typedef struct {
     bool foreground;            /* stay attached (else: fork, setsid, log to pylon.log) */
     int ready_fd;               /* if >= 0: write "ok\n" or "error: ...\n" here once up */
     const uint8_t *seed;        /* the identity's 64-byte BIP-39 seed; wiped by the caller */
+    bool dashboard;             /* redraw a live status view on stdout every second */
 } daemon_options_t;
 
 /* Paths inside the config dir. Return -1 if the result would not fit (sockets: 107 bytes). */
@@ -24,5 +26,8 @@ int daemon_run(const config_t *cfg, const daemon_options_t *options);
 /* The pid of the daemon running for this config dir, 0 if none (a stale pidfile of a dead
    daemon is removed), -1 on error. */
 int daemon_running_pid(const config_t *cfg);
+
+/* Draw the live status view (actors/cli/dashboard.c) from the control socket's STATUS. */
+void dashboard_render(const char *control_socket, FILE *out);
 
 #endif

@@ -20,10 +20,12 @@ static const cli_command_t s_commands[] = {
      "unprotected for unattended nodes (still owner-only). Writes config.toml with the defaults if\n"
      "there is none. Never replaces an identity without --force. Prints the npub.\n", cli_init},
     {"start", "start the node (daemon; --foreground to stay attached)",
-     "usage: pylon start [--foreground] [--passphrase-file PATH]\n"
+     "usage: pylon start [--foreground [--no-dashboard]] [--passphrase-file PATH]\n"
      "Start the node for this config dir: its actors, relays, backends and wallet. By default it\n"
-     "detaches and logs to pylon.log in the config dir; --foreground stays attached and logs to\n"
-     "stderr. Only one node runs per config dir.\n", cli_start},
+     "detaches and logs to pylon.log in the config dir; --foreground stays attached: on a terminal\n"
+     "it shows a live dashboard (logs then go to pylon.log), else it logs to stderr (systemd).\n"
+     "The identity's passphrase comes from --passphrase-file, PYLON_PASSPHRASE or a prompt.\n"
+     "Only one node runs per config dir.\n", cli_start},
     {"stop", "stop the running node gracefully",
      "usage: pylon stop [--timeout SECONDS]\n"
      "Ask the running node to stop: intake stops, jobs in flight finish or are parked, the ledger\n"

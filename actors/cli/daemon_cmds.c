@@ -56,7 +56,13 @@ cli_start(cli_t *cli, int argc, char **argv)
         return rc;
     }
     if (s_has_flag(argc, argv, "--foreground")) {
-        daemon_options_t options = {.foreground = true, .ready_fd = -1, .seed = seed};
+        /* On a terminal, a live view replaces the log lines (which go to pylon.log). */
+        bool dashboard = isatty(STDOUT_FILENO) && !cli->json && !s_has_flag(argc, argv, "--no-dashboard");
+        char log_path[4096];
+        if (dashboard && cli_path(cli, "pylon.log", log_path, sizeof log_path))
+            log_to_file(log_path);
+        daemon_options_t options = {.foreground = true, .ready_fd = -1, .seed = seed,
+                                    .dashboard = dashboard};
         rc = daemon_run(&cli->cfg, &options);
         sodium_free(seed);
         return rc;
