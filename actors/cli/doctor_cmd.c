@@ -99,7 +99,7 @@ s_check_identity(doctor_t *self, const char *passphrase_file)
 
 typedef struct {
     doctor_t *doctor;
-    char id[160];
+    char id[176];                   /* "backend <identifier>" */
     bool done;
 } probe_t_;
 

@@ -81,14 +81,16 @@ probe_send(probe_t *self, const char *to, const char *endpoint, msg_t *msg)
 int
 probe_recv(probe_t *self, msg_t *msg, int timeout_ms)
 {
-    zmq_pollitem_t item = {zsock_resolve(self->inbox), 0, ZMQ_POLLIN, 0};
-    if (zmq_poll(&item, 1, timeout_ms) <= 0)
-        return -1;
+    /* Take what is already there without a poll; wait only when the inbox is empty. */
     zmq_msg_t frame;
     zmq_msg_init(&frame);
     if (zmq_msg_recv(&frame, zsock_resolve(self->inbox), ZMQ_DONTWAIT) < 0) {
-        zmq_msg_close(&frame);
-        return -1;
+        zmq_pollitem_t item = {zsock_resolve(self->inbox), 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&item, 1, timeout_ms) <= 0
+            || zmq_msg_recv(&frame, zsock_resolve(self->inbox), ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&frame);
+            return -1;
+        }
     }
     int rc = msg_decode(msg, zmq_msg_data(&frame), zmq_msg_size(&frame));
     zmq_msg_close(&frame);
