@@ -149,7 +149,7 @@ s_check_backends(doctor_t *self)
     backend_limits_t limits = {.connect_ms = 3000, .total_ms = 5000};
     for (int i = 0; i < count; i++) {
         probes[i] = (probe_t_) {.doctor = self};
-        snprintf(probes[i].id, sizeof probes[i].id, "backend %s", ids[i]);
+        snprintf(probes[i].id, sizeof probes[i].id, "backend %.160s", ids[i]);
         backend_error_t err;
         if (backend_resolve(ids[i], &config, &backends[i], &err) != 0) {
             s_report(self, FAIL, probes[i].id, "%s", err.message);
