@@ -301,6 +301,12 @@ s_complete (http_client_t *self, s_req_t *req, CURLcode code)
         case CURLE_UNSUPPORTED_PROTOCOL:
             error = HTTP_ERR_INVALID;
             break;
+        case CURLE_PEER_FAILED_VERIFICATION:
+        case CURLE_SSL_CONNECT_ERROR:
+        case CURLE_SSL_CACERT_BADFILE:
+        case CURLE_SSL_CERTPROBLEM:
+            error = HTTP_ERR_TLS;
+            break;
         default:
             error = HTTP_ERR_PROTOCOL;
     }
@@ -528,6 +534,11 @@ http_client_start (http_client_t *self, const http_request_t *r)
                       r->connect_timeout_ms > 0 ? r->connect_timeout_ms : (long) HTTP_DEFAULT_CONNECT_MS);
     curl_easy_setopt (e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) req->max_response);
     curl_easy_setopt (e, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (r->ca_file) {
+        //  Only this file: no CA directory beside it, so nothing else is trusted.
+        curl_easy_setopt (e, CURLOPT_CAINFO, r->ca_file);
+        curl_easy_setopt (e, CURLOPT_CAPATH, NULL);
+    }
     if (r->no_reuse) {
         curl_easy_setopt (e, CURLOPT_FRESH_CONNECT, 1L);
         curl_easy_setopt (e, CURLOPT_FORBID_REUSE, 1L);
@@ -691,6 +702,7 @@ http_strerror (http_error_t error)
         case HTTP_ERR_CANCELLED:          return "cancelled";
         case HTTP_ERR_PROTOCOL:           return "transfer failed";
         case HTTP_ERR_INVALID:            return "invalid request";
+        case HTTP_ERR_TLS:                return "TLS failed";
     }
     return "unknown";
 }

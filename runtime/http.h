@@ -14,8 +14,8 @@
     after every event the actor re-arms one timer with http_client_timeout() whose callback
     calls http_client_on_timeout.
 
-    Per request: method, URL, extra headers, an API key sent as `Authorization: Bearer`, a JSON
-    body, connect / first-byte / idle / total timeouts, a response size limit, an optional
+    Per request: method, URL, a CA file (to pin a server's own certificate), extra headers, an
+    API key sent as `Authorization: Bearer`, a JSON body, connect / first-byte / idle / total timeouts, a response size limit, an optional
     streaming body callback, and a completion callback that is called exactly once (success,
     error, or cancellation) with the status, an error class and a message.
     API keys are never logged nor copied into error messages.
@@ -42,7 +42,9 @@ typedef enum {
     HTTP_ERR_ABORTED,           //  the body callback asked to stop
     HTTP_ERR_CANCELLED,         //  http_client_cancel
     HTTP_ERR_PROTOCOL,          //  not valid HTTP, or any other transfer failure
-    HTTP_ERR_INVALID            //  the request itself was unusable (bad URL, too many requests)
+    HTTP_ERR_INVALID,           //  the request itself was unusable (bad URL, too many requests)
+    HTTP_ERR_TLS                //  TLS handshake failed: the server's certificate is not trusted
+                                //  (not signed by ca_file, wrong host) or the CA file is unusable
 } http_error_t;
 
 //  Event bits for http_client_on_socket and the watch callback: poll()'s values (POLLIN 1,
@@ -81,6 +83,9 @@ typedef void (http_watch_fn) (void *arg, int fd, int events);
 typedef struct {
     const char *method;             //  "GET", "POST", ... (NULL = GET, or POST with a body)
     const char *url;                //  absolute http:// or https:// URL
+    const char *ca_file;            //  PEM file of the certificates trusted for https instead of
+                                    //  the system's (a node's own self-signed tls.cert, pinned),
+                                    //  or NULL for the system CAs
     const char *bearer;             //  API key sent as "Authorization: Bearer <key>", or NULL
     const char *const *headers;     //  extra "Name: value" headers, NULL-terminated, or NULL
     const char *body;               //  request body (sent as application/json), or NULL
