@@ -546,14 +546,16 @@ s_restore_row(wallet_core_t *self, json_object *row)
     return 0;
 }
 
-static void
+/* LEDGER_ROWS: the answer to our open_invoices query. Returns false when it answers
+   something else (a backend's own query, e.g. its stream position). */
+static bool
 s_handle_rows(wallet_core_t *self, const msg_ledger_rows_t *rows)
 {
     if (rows->ref != self->query_ref || self->query_ref == 0)
-        return;
+        return false;
     if (!rows->ok) {
         log_warn("the ledger could not list open invoices: %s (asking again)", rows->json);
-        return;     /* the tick asks again */
+        return true;    /* the tick asks again */
     }
     self->query_ref = 0;
     json_tokener *tok = json_tokener_new_ex(8);
@@ -562,7 +564,7 @@ s_handle_rows(wallet_core_t *self, const msg_ledger_rows_t *rows)
     if (!json_object_is_type(list, json_type_array)) {
         log_error("the ledger's open_invoices answer is not a JSON array: nothing reconciled");
         json_object_put(list);
-        return;
+        return true;
     }
     size_t count = json_object_array_length(list), bad = 0;
     for (size_t i = 0; i < count; i++)
@@ -572,6 +574,7 @@ s_handle_rows(wallet_core_t *self, const msg_ledger_rows_t *rows)
     log_info("%" PRIu64 " open invoices to reconcile with the %s wallet", self->reconciled,
              self->def->name);
     json_object_put(list);
+    return true;
 }
 
 /* ---- the tick ------------------------------------------------------------------------------ */
@@ -659,6 +662,8 @@ s_backend_named(const char *name)
         return &wallet_backend_demo;
     if (strcmp(name, "nwc") == 0)
         return &wallet_backend_nwc;
+    if (strcmp(name, "lnbits") == 0)
+        return &wallet_backend_lnbits;
     return NULL;
 }
 
@@ -669,7 +674,8 @@ s_create(actor_ctx_t *ctx, void *args)
     const config_t *cfg = wargs->cfg;
     const wallet_backend_def_t *def = s_backend_named(cfg->wallet_backend);
     if (!def) {
-        log_error("wallet backend '%s' is not available in this build: use demo or nwc",
+        log_error("wallet backend '%s' is not available in this build: use demo, nwc, lnd or "
+                  "lnbits",
                   cfg->wallet_backend);
         return NULL;
     }
@@ -724,8 +730,9 @@ s_handle(void *state, const msg_t *msg)
         s_handle_ack(self, &msg->ledger_ack);
         return;
     case MSG_LEDGER_ROWS:
-        s_handle_rows(self, &msg->ledger_rows);
-        return;
+        if (s_handle_rows(self, &msg->ledger_rows))
+            return;
+        break;
     default:
         break;
     }

@@ -69,6 +69,8 @@ typedef struct {
 
 extern const wallet_backend_def_t wallet_backend_demo;     /* actors/wallet/demo.c */
 extern const wallet_backend_def_t wallet_backend_nwc;      /* actors/wallet/nwc.c */
+extern const wallet_backend_def_t wallet_backend_lnd;      /* actors/wallet/lnd.c */
+extern const wallet_backend_def_t wallet_backend_lnbits;   /* actors/wallet/lnbits.c */
 
 /* ---- what a backend tells the core ------------------------------------------------------- */
 
