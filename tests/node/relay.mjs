@@ -10,7 +10,7 @@
 //
 // Usage: node relay.mjs [--port N] [--db FILE|:memory:] [--max-message BYTES]
 //                       [--auth-required] [--rate-limit N] [--tls-cert FILE --tls-key FILE]
-//                       [--quiet]
+//                       [--default-limit N] [--quiet]
 //   --port N          TCP port on 127.0.0.1; 0 (the default) picks an ephemeral port
 //   --db FILE         SQLite database file; default :memory:
 //   --max-message B   largest websocket message accepted from a client (default 1 MiB); a bigger
@@ -20,6 +20,8 @@
 //   --rate-limit N    answer the first N EVENT messages of each connection with
 //                     `OK false "rate-limited: ..."` (exercises a client's retry path)
 //   --tls-cert FILE   serve wss:// with this PEM certificate (and --tls-key, its PEM key)
+//   --default-limit N events a REQ filter without a limit returns (default 100, the library's);
+//                     a filter's own limit is capped at 10 times this
 //   --quiet           no log lines on stderr
 import { NostrRelay } from '@nostr-relay/core';
 import { EventRepositorySqlite } from '@nostr-relay/event-repository-sqlite';
@@ -30,7 +32,7 @@ import { WebSocketServer } from 'ws';
 
 function parseArgs(argv) {
     const opts = { port: 0, db: ':memory:', maxMessage: 1024 * 1024, authRequired: false,
-                   rateLimit: 0, tlsCert: null, tlsKey: null, quiet: false };
+                   rateLimit: 0, tlsCert: null, tlsKey: null, defaultLimit: 100, quiet: false };
     for (let i = 0; i < argv.length; i++) {
         const arg = argv[i];
         const value = () => {
@@ -44,6 +46,7 @@ function parseArgs(argv) {
         else if (arg === '--rate-limit') opts.rateLimit = Number(value());
         else if (arg === '--tls-cert') opts.tlsCert = value();
         else if (arg === '--tls-key') opts.tlsKey = value();
+        else if (arg === '--default-limit') opts.defaultLimit = Number(value());
         else if (arg === '--quiet') opts.quiet = true;
         else throw new Error(`unknown argument ${arg}`);
     }
@@ -53,6 +56,8 @@ function parseArgs(argv) {
         throw new Error('--tls-cert and --tls-key go together');
     if (!Number.isInteger(opts.maxMessage) || opts.maxMessage < 64)
         throw new Error('--max-message must be an integer >= 64');
+    if (!Number.isInteger(opts.defaultLimit) || opts.defaultLimit < 1)
+        throw new Error('--default-limit must be an integer >= 1');
     return opts;
 }
 
@@ -92,7 +97,7 @@ async function main() {
     const opts = parseArgs(process.argv.slice(2));
     const log = opts.quiet ? () => {} : (...a) => console.error('relay:', ...a);
 
-    const repository = new EventRepositorySqlite(opts.db);
+    const repository = new EventRepositorySqlite(opts.db, { defaultLimit: opts.defaultLimit });
     await repository.init();
     const relay = new NostrRelay(repository, {
         hostname: opts.authRequired ? '127.0.0.1' : undefined,
