@@ -662,6 +662,8 @@ s_backend_named(const char *name)
         return &wallet_backend_demo;
     if (strcmp(name, "nwc") == 0)
         return &wallet_backend_nwc;
+    if (strcmp(name, "lnd") == 0)
+        return &wallet_backend_lnd;
     if (strcmp(name, "lnbits") == 0)
         return &wallet_backend_lnbits;
     return NULL;

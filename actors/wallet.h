@@ -16,8 +16,10 @@
         demo     invoices signed by a key derived from the identity seed; paid only by
                  `pylon wallet demo-pay` (WALLET_DEMO_PAY). No real money moves.
         nwc      Nostr Wallet Connect (NIP-47) through the relay actor
-    The lnd, cln and lnbits names are reserved in the config; they are not implemented yet and
-    the actor refuses to start with them (see docs in actors/wallet/backend.h). */
+        lnd      LND's REST API: invoices, a resumable settlement stream (actors/wallet/lnd.c)
+        lnbits   an LNbits wallet, polled for payments (actors/wallet/lnbits.c)
+    The cln name is reserved in the config; it is not implemented yet and the actor refuses to
+    start with it (see docs in actors/wallet/backend.h). */
 #ifndef PYLON_WALLET_H
 #define PYLON_WALLET_H
 
