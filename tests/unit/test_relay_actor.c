@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <json-c/json.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 #include "nostr_event.h"
 #include "probe.h"
 #include "relay.h"
+#include "relay_conn.h"
 
 static const uint8_t s_secret[32] = {7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7,
                                      7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 8};
@@ -248,6 +250,188 @@ t_publish_while_down(void **state)
     child_stop(&relay);
 }
 
+/* ---- the relay killed and restarted mid-stream ---------------------------------------------- */
+
+#define STREAM_PART 5               /* events per part of the stream */
+
+/* tests/node/relay.mjs on `port` (0: any) with its events in `db`; the port it listens on. */
+static child_t *
+s_relay_db(int port, const char *db, int *port_out)
+{
+    char port_text[16];
+    snprintf(port_text, sizeof port_text, "%d", port);
+    char *argv[] = {"node", "tests/node/relay.mjs", "--port", port_text, "--db", (char *) db, "--quiet", NULL};
+    child_t *child = child_start(argv);
+    assert_non_null(child);
+    *port_out = child_wait_listening(child, 15000);
+    assert_true(*port_out > 0);
+    return child;
+}
+
+static void
+s_count_accepted(relay_conn_t *conn, const char *id, relay_publish_result_t result, const char *message, void *arg)
+{
+    assert_int_equal(result, RELAY_PUBLISH_ACCEPTED);
+    (*(int *) arg)++;
+}
+
+/* Another client, not the actor: publishes events[0..count) on the relay at `port` and
+   returns once the relay has accepted every one. */
+static void
+s_publish_elsewhere(int port, char **events, int count)
+{
+    char url[64];
+    snprintf(url, sizeof url, "ws://127.0.0.1:%d", port);
+    ws_client_t *client = ws_client_new(NULL);
+    int accepted = 0;
+    static const relay_conn_handlers_t handlers = {.on_publish = s_count_accepted};
+    relay_conn_t *conn = relay_conn_new(client, url, NULL, &handlers, &accepted);
+    for (int i = 0; i < count; i++)
+        assert_int_equal(relay_conn_publish(conn, events[i]), 0);
+    relay_conn_start(conn);
+    int64_t deadline = zclock_mono() + 10000;
+    while (accepted < count && zclock_mono() < deadline) {
+        int wait = relay_conn_timeout(conn);
+        ws_client_run(client, wait < 0 || wait > 50 ? 50 : wait);
+        relay_conn_tick(conn);
+    }
+    assert_int_equal(accepted, count);
+    relay_conn_destroy(&conn);
+    ws_client_destroy(&client);
+}
+
+/* Receives until `want` events of the stream have arrived (each counted in times[], by the
+   number in its content), or fails after timeout_ms. */
+static void
+s_receive_stream(fixture_t *f, int times[], int total, int want, int timeout_ms)
+{
+    int got = 0;
+    for (int i = 0; i < total; i++)
+        got += times[i];
+    int64_t deadline = zclock_mono() + timeout_ms;
+    while (got < want && zclock_mono() < deadline) {
+        if (probe_recv(f->probe, &f->in, 200) != 0 || f->in.type != MSG_RELAY_EVENT)
+            continue;
+        int error = 0;
+        const char *json = f->in.relay_event.event;
+        nostr_event_t *event = nostr_event_parse(json, strlen(json), NULL, &error);
+        assert_non_null(event);
+        int n = -1;
+        assert_int_equal(sscanf(event->content.str, "stream #%d", &n), 1);
+        assert_true(n >= 0 && n < total);
+        times[n]++;
+        got++;
+        nostr_event_destroy(&event);
+    }
+    assert_int_equal(got, want);
+}
+
+/* The relay's state as the actor reports it ("connected", "backoff", ...), in `state`. */
+static void
+s_relay_state(fixture_t *f, char *state, size_t size)
+{
+    json_object *status = s_status(f);
+    json_object *relay = json_object_array_get_idx(json_object_object_get(status, "relays"), 0);
+    snprintf(state, size, "%s", json_object_get_string(json_object_object_get(relay, "state")));
+    json_object_put(status);
+}
+
+/* A stream of events, and the relay killed (SIGKILL) and restarted on the same port with the
+   same database in the middle of it. The events published by another client while the
+   actor's relay was down reach the subscriber after the reconnect (the resubscription's
+   `since`), and so do the ones after; each exactly once: the `since` slack makes the relay
+   send the events from before the kill again, and the actor drops them as duplicates.
+
+   So that the events of the outage are certainly stored before the actor can reconnect (its
+   backoff is not configurable from here), the other client publishes them to the same
+   database served briefly on another port while the actor's port is dead. */
+static void
+t_restart_mid_stream(void **state)
+{
+    char dir[] = "/tmp/pylon-relay-actor-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char db[64];
+    snprintf(db, sizeof db, "%s/relay.db", dir);
+    int port;
+    child_t *relay = s_relay_db(0, db, &port);
+    fixture_t f = {0};
+    char urls[64];
+    snprintf(urls, sizeof urls, "ws://127.0.0.1:%d", port);
+    s_start(&f, urls);
+    s_subscribe(&f, "stream", 1);
+
+    enum { TOTAL = 3 * STREAM_PART };
+    char *events[TOTAL];
+    int times[TOTAL] = {0};
+    for (int i = 0; i < TOTAL; i++) {
+        char content[32];
+        uint8_t id[32];
+        snprintf(content, sizeof content, "stream #%d", i);
+        events[i] = s_signed_event(1, content, id);
+    }
+    /* The subscription is live once the subscriber sees an event published after it: wait
+       for the first event, retrying its publication (a duplicate is accepted as such). */
+    int64_t deadline = zclock_mono() + 10000;
+    while (times[0] == 0 && zclock_mono() < deadline) {
+        s_publish_elsewhere(port, events, 1);
+        if (probe_recv(f.probe, &f.in, 300) == 0 && f.in.type == MSG_RELAY_EVENT)
+            times[0]++;
+    }
+    assert_int_equal(times[0], 1);
+    s_publish_elsewhere(port, events + 1, STREAM_PART - 1);
+    s_receive_stream(&f, times, TOTAL, STREAM_PART, 5000);
+
+    /* The relay dies hard; the actor notices. */
+    child_signal(relay, SIGKILL);
+    child_stop(&relay);
+    char relay_state[32] = "connected";
+    deadline = zclock_mono() + 5000;
+    while (streq(relay_state, "connected") && zclock_mono() < deadline)
+        s_relay_state(&f, relay_state, sizeof relay_state);
+    assert_string_not_equal(relay_state, "connected");
+
+    /* The second part goes into the relay's store while the actor cannot reach it. */
+    int side_port;
+    child_t *side = s_relay_db(0, db, &side_port);
+    s_publish_elsewhere(side_port, events + STREAM_PART, STREAM_PART);
+    assert_int_equal(child_stop(&side), 0);
+
+    /* Back on the same port with the same database: the second part arrives from the store. */
+    int same;
+    relay = s_relay_db(port, db, &same);
+    assert_int_equal(same, port);
+    s_receive_stream(&f, times, TOTAL, 2 * STREAM_PART, 15000);
+    s_relay_state(&f, relay_state, sizeof relay_state);
+    assert_string_equal(relay_state, "connected");
+
+    /* The third part, live. Then a quiet while, in which no copy may arrive. */
+    s_publish_elsewhere(port, events + 2 * STREAM_PART, STREAM_PART);
+    s_receive_stream(&f, times, TOTAL, TOTAL, 5000);
+    while (probe_recv(f.probe, &f.in, 1000) == 0)
+        assert_int_not_equal(f.in.type, MSG_RELAY_EVENT);
+    for (int i = 0; i < TOTAL; i++)
+        assert_int_equal(times[i], 1);
+
+    /* The relay did send the first part again (the slack), and the actor dropped it. */
+    json_object *status = s_status(&f);
+    assert_int_equal(json_object_get_int(json_object_object_get(status, "duplicates")), STREAM_PART);
+    assert_int_equal(json_object_get_int(json_object_object_get(status, "delivered")), TOTAL);
+    assert_int_equal(json_object_get_int(json_object_object_get(status, "invalid")), 0);
+    json_object_put(status);
+
+    for (int i = 0; i < TOTAL; i++)
+        free(events[i]);
+    s_stop(&f);
+    child_stop(&relay);
+    const char *suffixes[] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        char path[96];
+        snprintf(path, sizeof path, "%s%s", db, suffixes[i]);
+        unlink(path);
+    }
+    assert_int_equal(rmdir(dir), 0);
+}
+
 int
 main(void)
 {
@@ -255,6 +439,7 @@ main(void)
         cmocka_unit_test(t_three_relays_once),
         cmocka_unit_test(t_garbage_relay),
         cmocka_unit_test(t_publish_while_down),
+        cmocka_unit_test(t_restart_mid_stream),
     };
     return cmocka_run_group_tests_name("relay_actor", tests, NULL, NULL);
 }
