@@ -61,6 +61,20 @@ static const cli_command_t s_commands[] = {
      "invoice, pay it with --pay demo (the demo wallet of a node running on this config dir), print\n"
      "partial text with --stream and the result. Exit 0 with a result, 1 on an error feedback or\n"
      "time-out (--timeout SECONDS, default 120).\n", cli_ask},
+    {"worker", "run inference for a node on this host (farm worker), or keygen",
+     "usage: pylon worker keygen\n"
+     "       pylon worker [--node tcp://HOST:PORT] [--node-key KEY] [--name NAME]\n"
+     "keygen: make this worker's CURVE key pair (farm/worker.key_secret, owner-only) and print\n"
+     "its public key, for `pylon farm allow` on the node. Otherwise: serve this host's\n"
+     "[backends.*] to the node at --node ([farm] node) whose public key is --node-key ([farm]\n"
+     "node_key), in the foreground until SIGINT/SIGTERM. The node going away makes it reconnect.\n",
+     cli_worker},
+    {"farm", "the node's side of a farm: keygen, allow a worker, list",
+     "usage: pylon farm keygen | allow NAME PUBLIC_KEY | list\n"
+     "keygen: make the node's CURVE key pair (farm/node.key_secret; also made at the first start\n"
+     "with [farm] listen set) and print its public key for the workers. allow: let the worker\n"
+     "with that public key in (farm_workers/NAME.key; a running node takes it at once). list:\n"
+     "the workers allowed in. The node runs the farm when [farm] listen is set.\n", cli_farm},
 };
 #define COMMAND_COUNT (int) (sizeof s_commands / sizeof s_commands[0])
 

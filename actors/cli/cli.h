@@ -37,6 +37,8 @@ int cli_jobs(cli_t *cli, int argc, char **argv);
 int cli_earnings(cli_t *cli, int argc, char **argv);
 int cli_wallet(cli_t *cli, int argc, char **argv);
 int cli_doctor(cli_t *cli, int argc, char **argv);
+int cli_worker(cli_t *cli, int argc, char **argv);    /* farm_cmds.c */
+int cli_farm(cli_t *cli, int argc, char **argv);      /* farm_cmds.c */
 
 /* Decrypt identity.enc (asking for the passphrase as identity_passphrase_get does) into the
    64-byte BIP-39 seed. CLI_OK, or the failure already printed. */
