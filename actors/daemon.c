@@ -3,6 +3,7 @@
     Start order is dependency order; node_stop() reverses it, so the actors facing the outside
     stop first and the ledger last:
         ledger → pricing → wallet → inference → job_router → relay → control
+    (in farm mode, [farm] listen set, "inference" is the farm broker of actors/farm.c)
     so the relay actor (the door to the outside) stops right after the CLI's door, and the
     ledger last.
 
@@ -16,6 +17,7 @@
 #include "actors.h"
 #include "control.h"
 #include "bip32.h"
+#include "farm.h"
 #include "inference.h"
 #include "job_router.h"
 #include "ledger.h"
@@ -157,13 +159,19 @@ daemon_run(const config_t *cfg, const daemon_options_t *options)
     }
     wallet_args_t wallet = {cfg, options->seed, 64};
     inference_args_t inference = {cfg};
+    /* Farm mode ([farm] listen set): the farm broker takes the name "inference" and the jobs
+       run in `pylon worker` processes (actors/farm.c); otherwise the local inference actor. */
+    farm_args_t farm = {cfg, NULL};
+    node_member_t inference_member = {&inference_actor, &inference};
+    if (cfg->farm_listen && *cfg->farm_listen)
+        inference_member = (node_member_t) {&farm_actor, &farm};
     job_router_args_t router = {cfg, secret, NULL, 0};
     relay_args_t relay = {cfg, secret};
     node_member_t members[] = {
         {&ledger_actor, &ledger},
         {&pricing_actor, (void *) cfg},
         {&wallet_actor, &wallet},
-        {&inference_actor, &inference},
+        inference_member,
         {&job_router_actor, &router},
         {&relay_actor, &relay},
         {&control_actor, &control},
