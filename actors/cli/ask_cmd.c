@@ -11,6 +11,9 @@
 #include "nip44.h"
 #include "nostr_event.h"
 #include "relay_conn.h"
+#include "wallet/nwc.h"
+
+#include <sodium.h>
 
 #include <poll.h>
 #include <stdio.h>
@@ -24,7 +27,14 @@ typedef struct {
     uint8_t provider[32];
     char request_id[65];
     job_encryption_t encryption;
-    const char *pay;                /* "demo", or NULL to only show the invoice */
+    const char *pay;                /* "demo" or "nwc", or NULL to only show the invoice */
+    const char *nwc_uri;            /* the buyer's wallet connection, for --pay nwc */
+    ws_client_t *ws;                /* the websocket client every connection shares */
+    relay_conn_t **conns;           /* the job's relays, then the wallet's (owned) */
+    size_t conn_count;
+    nostr_keys_t *nwc_keys;         /* the NWC client key from the URI (owned) */
+    uint8_t nwc_wallet[32];         /* the wallet service's key */
+    char nwc_request[65];           /* id of our pay_invoice request */
     bool paid;                      /* a payment was made */
     bool done;                      /* a result or an error arrived */
     bool streamed;                  /* partial text was printed */
@@ -95,6 +105,110 @@ s_pay_demo(ask_t *self, const char *bolt11)
     free(reply);
 }
 
+/* The wallet service's answer to our pay_invoice (kind 23195, NIP-44). */
+static void
+s_on_nwc_event(relay_conn_t *conn, const char *subid, json_object *object, void *arg)
+{
+    ask_t *self = arg;
+    int error = 0;
+    nostr_event_t *event = nostr_event_from_object(object, NULL, &error);
+    if (!event || nostr_event_check(event) != 0 || event->kind != 23195
+        || memcmp(event->pubkey, self->nwc_wallet, 32) != 0 || !s_tag(event, "e", 1)
+        || strcmp(s_tag(event, "e", 1), self->nwc_request) != 0 || self->paid) {
+        nostr_event_destroy(&event);
+        return;
+    }
+    uint8_t shared[32], conv[32];
+    size_t len = 0;
+    uint8_t *plain = NULL;
+    if (nostr_keys_ecdh(self->nwc_keys, self->nwc_wallet, shared) == 0) {
+        nip44_conversation_key_from_shared(shared, conv);
+        plain = nip44_decrypt(conv, event->content.str, event->content.len, 0, &len, &error);
+        sodium_memzero(conv, sizeof conv);
+        sodium_memzero(shared, sizeof shared);
+    }
+    nwc_message_t answer;
+    char why[256];
+    if (!plain || nwc_message_parse((const char *) plain, len, &answer, why, sizeof why) != 0)
+        fprintf(stderr, "pylon ask: the wallet's answer cannot be read%s%s\n", plain ? ": " : "", plain ? why : "");
+    else if (answer.has_error)
+        fprintf(stderr, "pylon ask: the wallet did not pay: %s%s%s\n", nwc_error_text(answer.error_code),
+                *answer.error_message ? ": " : "", answer.error_message);
+    else {
+        self->paid = true;
+        if (!self->cli->json)
+            fprintf(stderr, "paid through Nostr Wallet Connect\n");
+    }
+    free(plain);
+    nostr_event_destroy(&event);
+}
+
+/* Pay bolt11 with the buyer's NWC wallet: a pay_invoice request (kind 23194, NIP-44 v2) on the
+   wallet's relays; the answer comes to s_on_nwc_event. */
+static void
+s_pay_nwc(ask_t *self, const char *bolt11)
+{
+    nwc_uri_t uri;
+    char why[256];
+    if (!self->nwc_uri || nwc_uri_parse(self->nwc_uri, &uri, why, sizeof why) != 0) {
+        fprintf(stderr, "pylon ask: --pay nwc needs a valid --nwc-uri (or PYLON_BUYER_NWC_URI)%s%s\n",
+                self->nwc_uri ? ": " : "", self->nwc_uri ? why : "");
+        return;
+    }
+    self->nwc_keys = nostr_keys_new(uri.secret);
+    memcpy(self->nwc_wallet, uri.wallet_pubkey, 32);
+    json_object *request = json_object_new_object(), *params = json_object_new_object();
+    json_object_object_add(params, "invoice", json_object_new_string(bolt11));
+    json_object_object_add(request, "method", json_object_new_string("pay_invoice"));
+    json_object_object_add(request, "params", params);
+    const char *text = json_object_to_json_string_ext(request, JSON_C_TO_STRING_PLAIN);
+    uint8_t shared[32], conv[32];
+    int error = 0;
+    char *sealed = NULL;
+    if (self->nwc_keys && nostr_keys_ecdh(self->nwc_keys, uri.wallet_pubkey, shared) == 0) {
+        nip44_conversation_key_from_shared(shared, conv);
+        sealed = nip44_encrypt(conv, (const uint8_t *) text, strlen(text), NULL, 0, NULL, &error);
+        sodium_memzero(conv, sizeof conv);
+        sodium_memzero(shared, sizeof shared);
+    }
+    json_object_put(request);
+    char wallet_hex[65], client_hex[65];
+    nostr_event_hex(uri.wallet_pubkey, 32, wallet_hex);
+    nostr_event_t *event = sealed ? nostr_event_new(23194, time(NULL), sealed, strlen(sealed)) : NULL;
+    free(sealed);
+    if (!event) {
+        fprintf(stderr, "pylon ask: cannot build the payment request\n");
+        nwc_uri_wipe(&uri);
+        return;
+    }
+    nostr_event_add_tagv(event, "p", wallet_hex, NULL);
+    nostr_event_add_tagv(event, "encryption", "nip44_v2", NULL);
+    nostr_event_sign(event, self->nwc_keys);
+    nostr_event_hex(event->id, 32, self->nwc_request);
+    char *json = nostr_event_to_json(event, NULL);
+    nostr_event_destroy(&event);
+    nostr_event_hex(nostr_keys_pubkey(self->nwc_keys), 32, client_hex);
+    static const relay_conn_handlers_t handlers = {.on_event = s_on_nwc_event};
+    int kinds[] = {23195};
+    const char *p_tags[] = {client_hex};
+    relay_filter_t filter = {.kinds = kinds, .kinds_count = 1, .p_tags = p_tags, .p_tags_count = 1,
+                             .since = time(NULL) - 60, .until = -1, .limit = -1};
+    for (size_t i = 0; i < uri.relay_count; i++) {
+        relay_conn_t *conn = relay_conn_new(self->ws, uri.relays[i], NULL, &handlers, self);
+        if (!conn)
+            continue;
+        relay_conn_subscribe(conn, "nwc", &filter, 1);
+        relay_conn_publish(conn, json);
+        relay_conn_start(conn);
+        self->conns = realloc(self->conns, (self->conn_count + 1) * sizeof *self->conns);
+        self->conns[self->conn_count++] = conn;
+    }
+    if (!self->cli->json)
+        fprintf(stderr, "asking the wallet to pay (NIP-47 pay_invoice)\n");
+    free(json);
+    nwc_uri_wipe(&uri);
+}
+
 static void
 s_on_event(relay_conn_t *conn, const char *subid, json_object *object, void *arg)
 {
@@ -129,6 +243,8 @@ s_on_event(relay_conn_t *conn, const char *subid, json_object *object, void *arg
             json_object_object_add(self->report, "bolt11", json_object_new_string(bolt11 ? bolt11 : ""));
             if (bolt11 && self->pay && strcmp(self->pay, "demo") == 0)
                 s_pay_demo(self, bolt11);
+            else if (bolt11 && self->pay && strcmp(self->pay, "nwc") == 0 && !self->nwc_keys)
+                s_pay_nwc(self, bolt11);
             else if (!self->pay && !quiet)
                 fprintf(stderr, "pay it with your wallet; waiting for the result\n");
         }
@@ -197,6 +313,7 @@ int
 cli_ask(cli_t *cli, int argc, char **argv)
 {
     const char *to = NULL, *backend = NULL, *pay = NULL, *prompt = NULL, *encrypt = NULL;
+    const char *nwc_uri = getenv("PYLON_BUYER_NWC_URI");
     int kind = 5935, timeout_s = 120;
     long max_tokens = 0;
     bool stream = false;
@@ -222,6 +339,8 @@ cli_ask(cli_t *cli, int argc, char **argv)
             backend = value;
         else if (strcmp(arg, "--pay") == 0)
             pay = value;
+        else if (strcmp(arg, "--nwc-uri") == 0)
+            nwc_uri = value;
         else if (strcmp(arg, "--encrypt") == 0)
             encrypt = value;
         else if (strcmp(arg, "--kind") == 0)
@@ -241,9 +360,10 @@ cli_ask(cli_t *cli, int argc, char **argv)
         return s_usage(cli, "give --to <npub or hex key> and a prompt");
     if (kind != 5935 && kind != 5050)
         return s_usage(cli, "--kind is 5935 or 5050");
-    if (pay && strcmp(pay, "demo") != 0)
-        return s_usage(cli, "--pay demo is the payment this command makes (other wallets: pay the printed invoice)");
-    ask_t self = {.cli = cli, .pay = pay, .exit_code = CLI_FAILED, .started_ms = s_now_ms()};
+    if (pay && strcmp(pay, "demo") != 0 && strcmp(pay, "nwc") != 0)
+        return s_usage(cli, "--pay is demo or nwc (without it, pay the printed invoice yourself)");
+    ask_t self = {.cli = cli, .pay = pay, .nwc_uri = nwc_uri, .exit_code = CLI_FAILED,
+                  .started_ms = s_now_ms()};
     if (encrypt)
         self.encryption = strcmp(encrypt, "nip04") == 0 ? JOB_NIP04 : strcmp(encrypt, "nip44") == 0 ? JOB_NIP44 : (job_encryption_t) -1;
     if ((int) self.encryption < 0)
@@ -333,9 +453,7 @@ cli_ask(cli_t *cli, int argc, char **argv)
         fprintf(stderr, "asking %.16s... through %zu relays (request %.16s...)\n", provider_hex, relays.count, self.request_id);
 
     /* Subscribe to the answers, then publish, on every relay. */
-    ws_client_t *ws = ws_client_new(NULL);
-    relay_conn_t *conns[16];
-    size_t conn_count = 0;
+    self.ws = ws_client_new(NULL);
     static const relay_conn_handlers_t handlers = {.on_event = s_on_event};
     int kinds[] = {7000, kind + 1000};
     const char *p_tags[] = {NULL};
@@ -344,37 +462,41 @@ cli_ask(cli_t *cli, int argc, char **argv)
     p_tags[0] = buyer_hex;
     relay_filter_t filter = {.kinds = kinds, .kinds_count = 2, .p_tags = p_tags, .p_tags_count = 1,
                              .since = time(NULL) - 60, .until = -1, .limit = -1};
-    for (size_t i = 0; i < relays.count && conn_count < 16; i++) {
-        relay_conn_t *conn = relay_conn_new(ws, relays.items[i], NULL, &handlers, &self);
+    for (size_t i = 0; i < relays.count && i < 16; i++) {
+        relay_conn_t *conn = relay_conn_new(self.ws, relays.items[i], NULL, &handlers, &self);
         if (!conn)
             continue;
         relay_conn_subscribe(conn, "answers", &filter, 1);
         relay_conn_publish(conn, request_json);
         relay_conn_start(conn);
-        conns[conn_count++] = conn;
+        self.conns = realloc(self.conns, (self.conn_count + 1) * sizeof *self.conns);
+        self.conns[self.conn_count++] = conn;
     }
+    size_t job_relays = self.conn_count;
     free(request_json);
     int64_t deadline = s_now_ms() + (int64_t) timeout_s * 1000;
-    while (!self.done && s_now_ms() < deadline && conn_count) {
-        int wait = ws_client_timeout(ws);
-        for (size_t i = 0; i < conn_count; i++) {
-            int t = relay_conn_timeout(conns[i]);
+    while (!self.done && s_now_ms() < deadline && job_relays) {
+        int wait = ws_client_timeout(self.ws);
+        for (size_t i = 0; i < self.conn_count; i++) {
+            int t = relay_conn_timeout(self.conns[i]);
             if (t >= 0 && (wait < 0 || t < wait))
                 wait = t;
         }
-        ws_client_run(ws, wait < 0 || wait > 200 ? 200 : wait);
-        for (size_t i = 0; i < conn_count; i++)
-            relay_conn_tick(conns[i]);
+        ws_client_run(self.ws, wait < 0 || wait > 200 ? 200 : wait);
+        for (size_t i = 0; i < self.conn_count; i++)    /* callbacks may add the wallet's */
+            relay_conn_tick(self.conns[i]);
     }
     if (!self.done) {
-        json_object_object_add(self.report, "error", json_object_new_string(conn_count ? "timed out" : "no usable relay"));
+        json_object_object_add(self.report, "error", json_object_new_string(job_relays ? "timed out" : "no usable relay"));
         if (!cli->json)
             fprintf(stderr, "pylon ask: no result within %d s%s\n", timeout_s,
-                    conn_count ? "" : " (no usable relay)");
+                    job_relays ? "" : " (no usable relay)");
     }
-    for (size_t i = 0; i < conn_count; i++)
-        relay_conn_destroy(&conns[i]);
-    ws_client_destroy(&ws);
+    for (size_t i = 0; i < self.conn_count; i++)
+        relay_conn_destroy(&self.conns[i]);
+    free(self.conns);
+    ws_client_destroy(&self.ws);
+    nostr_keys_destroy(&self.nwc_keys);
     if (relays.items != cli->cfg.relay_urls.items)
         free(relays.items);
     for (int i = 0; i < self.seen_count; i++)
