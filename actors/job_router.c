@@ -900,8 +900,16 @@ s_resume(router_t *self, json_object *row)
             snprintf(job->backend, sizeof job->backend, "%s", job->req.backend);
         s_admit(self, job);
     }
-    else if (streq(state, "quoted"))
-        job->step = STEP_PAYMENT;       /* the wallet reconciles its open invoices */
+    else if (streq(state, "quoted")) {
+        /* The wallet reconciles its open invoices. The buyer may never have seen the invoice
+           (killed between the ledger's ack and the publish): offer the same one again. */
+        job->step = STEP_PAYMENT;
+        const char *bolt11 = json_object_get_string(json_object_object_get(row, "bolt11"));
+        if (bolt11 && *bolt11 && job->has_invoice) {
+            job->bolt11 = strdup(bolt11);
+            s_feedback(self, job, "payment-required", NULL, true);
+        }
+    }
     else if (streq(state, "queued"))
         s_start_running(self, job);
     else if (streq(state, "running") && result && *result) {

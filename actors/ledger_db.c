@@ -452,7 +452,8 @@ ledger_db_query(ledger_db_t *self, const char *what, const char *args, char *err
     else if (strcmp(what, "open_jobs") == 0)
         answer = s_rows(self,
             "SELECT id, buyer, kind, backend, state, request, encryption, price_msats, payment_hash, "
-            "result_event FROM jobs WHERE state IN ('received','quoted','queued','running') "
+            "result_event, (SELECT bolt11 FROM invoices i WHERE i.payment_hash = jobs.payment_hash "
+            "AND i.state = 'open') AS bolt11 FROM jobs WHERE state IN ('received','quoted','queued','running') "
             "OR (state = 'delivered' AND finished_at = 0) ORDER BY created_at LIMIT ?1", 100000, NULL);
     else if (strcmp(what, "open_invoices") == 0)
         answer = s_rows(self,
