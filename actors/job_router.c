@@ -26,6 +26,7 @@
 #include <time.h>
 
 #define ANNOUNCE_DELAY_MS   1500    /* wait for the first backend probes before announcing */
+#define INTAKE_WAIT_MS      6000    /* longest wait for the first probes before taking requests */
 #define REPUBLISH_MS        30000   /* retry a result no relay accepted */
 #define MAX_JOBS_IN_MEMORY  100000  /* hard stop on anything that grows with intake */
 #define MAX_BUYERS          10000   /* rate-limit buckets kept */
@@ -67,12 +68,14 @@ typedef struct {
     char error[512];                /* why it was rejected or failed */
     bool counted_queue;             /* counted in its backend's queue */
     bool counted_unpaid;            /* counted in the open unpaid invoices */
+    bool admit_at_intake;           /* resumed as received: admitted once intake starts */
     int64_t started_ms;             /* when intake began, for latency figures */
 } job_t;
 
 typedef struct {
     char name[JOB_BACKEND_MAX + 1];
     bool available;
+    bool heard;                     /* its first status came (or it is assumed available) */
     uint64_t slots;
     int queued;                     /* jobs of ours queued or running there */
 } backend_t;
@@ -96,7 +99,9 @@ typedef struct {
     int backend_count;
     uint64_t next_ref;
     uint64_t recover_ref;           /* the open_jobs query */
-    bool recovered;                 /* open jobs are back in memory; intake may start */
+    bool resumed;                   /* the open jobs are back in memory */
+    bool intake_wait_over;          /* INTAKE_WAIT_MS passed: take requests, probed or not */
+    bool recovered;                 /* subscribed: intake has started */
     uint64_t announce_ref;          /* the last announcement's publish */
     int announce_timer;
     bool announced;
@@ -898,7 +903,7 @@ s_resume(router_t *self, json_object *row)
     if (streq(state, "received")) {
         if (!job->backend[0] && job->req.backend[0])
             snprintf(job->backend, sizeof job->backend, "%s", job->req.backend);
-        s_admit(self, job);
+        job->admit_at_intake = true;    /* once the backends answered their first probes */
     }
     else if (streq(state, "quoted")) {
         /* The wallet reconciles its open invoices. The buyer may never have seen the invoice
@@ -928,15 +933,39 @@ s_resume(router_t *self, json_object *row)
 }
 
 /* Listen for requests: only once the open jobs are back in memory, so that a request the
-   relays hand us again cannot race its own recovery. */
+   relays hand us again cannot race its own recovery, and once every backend has answered its
+   first probe (or INTAKE_WAIT_MS passed), so that the requests that waited on the relays while
+   the node was down are not refused as "no backend available" before the probes answer. */
 static void
 s_subscribe(router_t *self)
 {
+    if (self->recovered || !self->resumed)
+        return;
+    bool heard = true;
+    for (int i = 0; i < self->backend_count; i++)
+        heard = heard && self->backends[i].heard;
+    if (!heard && !self->intake_wait_over)
+        return;
     self->recovered = true;
+    for (job_t *job = zhashx_first(self->jobs); job; job = zhashx_next(self->jobs))
+        if (job->admit_at_intake) {
+            job->admit_at_intake = false;
+            s_admit(self, job);
+        }
     char filter[256];
     snprintf(filter, sizeof filter, "{\"kinds\":[5935,5050],\"#p\":[\"%s\"]}", self->pubkey_hex);
     msg_t subscribe = {.type = MSG_RELAY_SUBSCRIBE, .relay_subscribe = {"jobs", filter}};
     actor_send(self->ctx, "relay", &subscribe);
+}
+
+static void
+s_intake_wait_over(void *state, int timer_id)
+{
+    router_t *self = state;
+    self->intake_wait_over = true;
+    if (!self->recovered && self->resumed)
+        log_warn("a backend has not answered its first probe: taking requests anyway");
+    s_subscribe(self);
 }
 
 static void
@@ -946,6 +975,7 @@ s_on_rows(router_t *self, const msg_ledger_rows_t *rows)
         return;
     if (!rows->ok) {
         log_error("cannot read open jobs from the ledger: %s", rows->json);
+        self->resumed = true;
         s_subscribe(self);
         return;
     }
@@ -956,6 +986,7 @@ s_on_rows(router_t *self, const msg_ledger_rows_t *rows)
     if (count)
         log_info("resumed %zu open jobs", count);
     json_object_put(list);
+    self->resumed = true;
     s_subscribe(self);
 }
 
@@ -970,6 +1001,10 @@ s_on_backend(router_t *self, const msg_backend_status_t *status)
     bool changed = backend->available != status->available;
     backend->available = status->available;
     backend->slots = status->slots;
+    if (!backend->heard) {
+        backend->heard = true;
+        s_subscribe(self);          /* perhaps the last backend intake waited for */
+    }
     if (changed) {
         log_info("backend %s is %savailable%s%s", backend->name, status->available ? "" : "not ",
                  *status->detail ? ": " : "", status->detail);
@@ -1050,12 +1085,13 @@ s_create(actor_ctx_t *ctx, void *args_)
     for (size_t i = 0; i < args->assume_available_count; i++) {
         backend_t *backend = s_backend(self, args->assume_available[i]);
         if (backend)
-            backend->available = true;
+            backend->available = backend->heard = true;
     }
     /* Resume what a previous run left open; s_on_rows then subscribes for new requests. */
     self->recover_ref = ++self->next_ref;
     msg_t ask = {.type = MSG_LEDGER_QUERY, .ledger_query = {self->recover_ref, "open_jobs", ""}};
     actor_send(ctx, "ledger", &ask);
+    actor_timer_add(ctx, INTAKE_WAIT_MS, 0, s_intake_wait_over);
     s_schedule_announce(self, ANNOUNCE_DELAY_MS);
     log_info("serving NIP-90 jobs (kinds 5935, 5050) as %s", self->pubkey_hex);
     return self;
