@@ -53,7 +53,8 @@ static const unsigned char *const s_migrations[] = {embed_ledger_001_initial_sql
     S(invoice_expire, "UPDATE invoices SET state = 'expired' WHERE payment_hash = ?1 AND state = 'open'") \
     S(job_expire, "UPDATE jobs SET state = 'expired', finished_at = ?2, updated_at = ?2, " \
                   "error = 'invoice expired unpaid' " \
-                  "WHERE id = (SELECT job FROM invoices WHERE payment_hash = ?1) AND state = 'quoted'") \
+                  "WHERE id = (SELECT job FROM invoices WHERE payment_hash = ?1) AND state = 'quoted' " \
+                  "AND payment_hash = ?1") \
     S(kv_set, "INSERT INTO config (key, value) VALUES (?1, ?2) " \
               "ON CONFLICT(key) DO UPDATE SET value = excluded.value")
 

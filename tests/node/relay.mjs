@@ -103,6 +103,8 @@ async function main() {
         hostname: opts.authRequired ? '127.0.0.1' : undefined,
         logLevel: 3,   // errors only: the library's info lines would drown the test logs
         eventHandlingResultCacheTtl: 0,
+        filterResultCacheTtl: 0,   // the default caches a filter's answer for 1 s: a client that
+                                   // resubscribes after a restart would miss what was stored since
     });
     relay.register(new GatePlugin(opts, relay));
     const validator = new Validator();

@@ -199,8 +199,10 @@ t_expired(void **state)
     fixture_t *f = *state;
     msg_t job = s_job(7);
     s_write(f, &job);
+    /* The router quotes with the invoice's payment hash (0xdd x 32 below). */
     msg_t quoted = {.type = MSG_LEDGER_JOB_UPDATE,
-                    .ledger_job_update = {.ref = 8, .state = "quoted", .quote = "", .payment_hash = "",
+                    .ledger_job_update = {.ref = 8, .state = "quoted", .quote = "",
+                                          .payment_hash = "dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd",
                                           .result_event = "", .error = ""}};
     memset(quoted.ledger_job_update.job, 7, 32);
     s_write(f, &quoted);
@@ -217,6 +219,47 @@ t_expired(void **state)
     json_object *row = json_object_array_get_idx(jobs, 0);
     assert_string_equal(json_object_get_string(json_object_object_get(row, "state")), "expired");
     assert_string_equal(json_object_get_string(json_object_object_get(row, "error")), "invoice expired unpaid");
+    json_object_put(jobs);
+}
+
+/* A job that got a second invoice (its first was recorded, then the node died before quoting
+   with it) is not expired when the first, never shown, invoice expires. */
+static void
+t_old_invoice_expiry(void **state)
+{
+    fixture_t *f = *state;
+    msg_t job = s_job(12);
+    s_write(f, &job);
+    uint8_t first[32], second[32];
+    memset(first, 0x11, 32);
+    memset(second, 0x22, 32);
+    for (int i = 0; i < 2; i++) {
+        msg_t invoice = {.type = MSG_LEDGER_INVOICE_NEW,
+                         .ledger_invoice_new = {.ref = 20 + (uint64_t) i, .bolt11 = "x", .amount_msats = 1000,
+                                                .expires_at = 4000000000u, .preimage = "", .wallet = "demo"}};
+        memcpy(invoice.ledger_invoice_new.payment_hash, i ? second : first, 32);
+        memset(invoice.ledger_invoice_new.job, 12, 32);
+        assert_true(s_write(f, &invoice)->ok);
+    }
+    char second_hex[65];
+    for (int i = 0; i < 32; i++)
+        sprintf(second_hex + 2 * i, "%02x", second[i]);
+    msg_t quoted = {.type = MSG_LEDGER_JOB_UPDATE,
+                    .ledger_job_update = {.ref = 30, .state = "quoted", .quote = "", .payment_hash = second_hex,
+                                          .result_event = "", .error = ""}};
+    memset(quoted.ledger_job_update.job, 12, 32);
+    assert_true(s_write(f, &quoted)->ok);
+    msg_t expired = {.type = MSG_LEDGER_INVOICE_EXPIRED, .ledger_invoice_expired = {.ref = 31}};
+    memcpy(expired.ledger_invoice_expired.payment_hash, first, 32);
+    assert_true(s_write(f, &expired)->ok);
+    json_object *jobs = s_query(f, "jobs", "{\"limit\": 1}");
+    assert_string_equal(json_object_get_string(json_object_object_get(json_object_array_get_idx(jobs, 0), "state")), "quoted");
+    json_object_put(jobs);
+    /* Its own invoice expiring does end it. */
+    memcpy(expired.ledger_invoice_expired.payment_hash, second, 32);
+    assert_true(s_write(f, &expired)->ok);
+    jobs = s_query(f, "jobs", "{\"limit\": 1}");
+    assert_string_equal(json_object_get_string(json_object_object_get(json_object_array_get_idx(jobs, 0), "state")), "expired");
     json_object_put(jobs);
 }
 
@@ -284,6 +327,7 @@ main(void)
         cmocka_unit_test_setup_teardown(t_job_once, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(t_settled_books_once, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(t_expired, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(t_old_invoice_expiry, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(t_batched, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(t_restart, s_setup, s_teardown),
     };
