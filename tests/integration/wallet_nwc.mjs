@@ -12,23 +12,20 @@
 //         text, and an invoice whose amount is wrong must be refused.
 // Prints TAP; exits non-zero on any failure.
 import { spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { startMemoryWallet, REGTEST } from './lib/memory_wallet.mjs';
 
 const require = createRequire(new URL('../node/package.json', import.meta.url));
 const bolt11 = require('bolt11');
 const { WebSocket } = require('ws');
 globalThis.WebSocket = WebSocket;
-const { NWCWalletService, NWCWalletServiceKeyPair, NWCClient } = await import(
-    require.resolve('@getalby/sdk'));
-const { generateSecretKey, getPublicKey } = require('nostr-tools/pure');
-const { bytesToHex } = require('@noble/hashes/utils');
+const { NWCClient } = await import(require.resolve('@getalby/sdk'));
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const tool = `${process.env.PYLON_BUILD || 'build/san'}/tools/wallet_tool`;
-const REGTEST = { bech32: 'bcrt', pubKeyHash: 0x6f, scriptHash: 0xc4, validWitnessVersions: [0, 1] };
 
 let testNo = 0, failures = 0;
 function report(name, problems) {
@@ -121,63 +118,11 @@ const port = Number((await relay.next((l) => l.startsWith('LISTENING'), 10000)).
 const relayUrl = `ws://127.0.0.1:${port}`;
 
 // The in-memory Lightning wallet behind the NWC service: real regtest invoices.
-const nodeKey = randomBytes(32);
-const invoices = new Map();   // payment hash hex → {bolt11, amount, preimage, settled_at, expires_at}
-let refuseNext = null, wrongAmountNext = false;
-const handler = {
-    async getInfo() {
-        return { result: { alias: 'memory', color: '#000000', pubkey: '', network: 'regtest',
-            block_height: 1, block_hash: '', methods: ['make_invoice', 'lookup_invoice', 'pay_invoice', 'get_balance', 'get_info'] }, error: undefined };
-    },
-    async getBalance() { return { result: { balance: 5000000 }, error: undefined }; },
-    async makeInvoice(req) {
-        if (refuseNext) {
-            const code = refuseNext;
-            refuseNext = null;
-            return { result: undefined, error: { code, message: 'refused by the test' } };
-        }
-        const preimage = randomBytes(32), hash = sha256(preimage).toString('hex');
-        const amount = wrongAmountNext ? req.amount + 1000 : req.amount;
-        wrongAmountNext = false;
-        const now = Math.floor(Date.now() / 1000);
-        const unsigned = bolt11.encode({ network: REGTEST, millisatoshis: String(amount), timestamp: now,
-            tags: [{ tagName: 'payment_hash', data: hash }, { tagName: 'payment_secret', data: randomBytes(32).toString('hex') },
-                { tagName: 'description', data: req.description || '' }, { tagName: 'expire_time', data: req.expiry || 3600 }] });
-        const signed = bolt11.sign(unsigned, nodeKey).paymentRequest;
-        const tx = { type: 'incoming', state: 'pending', invoice: signed, description: req.description, payment_hash: hash,
-            amount, fees_paid: 0, created_at: now, expires_at: now + (req.expiry || 3600), preimage: preimage.toString('hex') };
-        invoices.set(hash, tx);
-        const { preimage: _secret, ...visible } = tx;
-        return { result: visible, error: undefined };
-    },
-    async payInvoice(req) {
-        const hash = bolt11.decode(req.invoice, REGTEST).tags.find((t) => t.tagName === 'payment_hash').data;
-        const tx = invoices.get(hash);
-        if (!tx || tx.state !== 'pending')
-            return { result: undefined, error: { code: 'PAYMENT_FAILED', message: 'not payable here' } };
-        tx.state = 'settled';
-        tx.settled_at = Math.floor(Date.now() / 1000);
-        return { result: { preimage: tx.preimage, fees_paid: 0 }, error: undefined };
-    },
-    async lookupInvoice(req) {
-        const tx = invoices.get(req.payment_hash);
-        if (!tx) return { result: undefined, error: { code: 'NOT_FOUND', message: 'no such invoice' } };
-        const { preimage, ...rest } = tx;
-        return { result: tx.state === 'settled' ? tx : rest, error: undefined };
-    },
-};
-const walletSecret = bytesToHex(generateSecretKey());
-const service = new NWCWalletService({ relayUrls: [relayUrl] });
-const pylonSecret = bytesToHex(generateSecretKey()), payerSecret = bytesToHex(generateSecretKey());
-const pylonKeys = new NWCWalletServiceKeyPair(walletSecret, getPublicKey(Buffer.from(pylonSecret, 'hex')));
-const payerKeys = new NWCWalletServiceKeyPair(walletSecret, getPublicKey(Buffer.from(payerSecret, 'hex')));
-await service.publishWalletServiceInfoEvent(walletSecret,
-    ['make_invoice', 'lookup_invoice', 'pay_invoice', 'get_balance', 'get_info'], []);
-const unsub1 = await service.subscribe(pylonKeys, handler);
-const unsub2 = await service.subscribe(payerKeys, handler);
-const uri = (secret) => `nostr+walletconnect://${pylonKeys.walletPubkey}?relay=${encodeURIComponent(relayUrl)}&secret=${secret}`;
+const memory = await startMemoryWallet(relayUrl);
+const invoices = memory.invoices;
+const pylonUri = await memory.uri(), payerUri = await memory.uri();
 
-const wt = start(tool, [], { PYLON_WALLET: 'nwc', PYLON_NWC_URI: uri(pylonSecret), PYLON_RELAYS: relayUrl,
+const wt = start(tool, [], { PYLON_WALLET: 'nwc', PYLON_NWC_URI: pylonUri, PYLON_RELAYS: relayUrl,
     WALLET_POLL_MS: '300' });
 await wt.next((l) => l === 'READY', 10000);
 {
@@ -192,7 +137,7 @@ await wt.next((l) => l === 'READY', 10000);
     report(`nwc make_invoice through the relay (${created} ms)`, problems);
 
     const p2 = [];
-    const payer = new NWCClient({ nostrWalletConnectUrl: uri(payerSecret) });
+    const payer = new NWCClient({ nostrWalletConnectUrl: payerUri });
     const t1 = Date.now();
     const paid = await payer.payInvoice({ invoice: inv.bolt11 });
     if (!paid.preimage || sha256(Buffer.from(paid.preimage, 'hex')).toString('hex') !== inv.payment_hash)
@@ -206,20 +151,18 @@ await wt.next((l) => l === 'READY', 10000);
 }
 {
     const problems = [];
-    refuseNext = 'QUOTA_EXCEEDED';
+    memory.faults.refuseNext = 'QUOTA_EXCEEDED';
     wt.send({ op: 'invoice', amount_msats: 1000, description: 'refused', expiry_s: 600 });
     const inv = JSON.parse(await wt.next(json('invoice'), 20000));
     const want = 'nwc wallet: this connection\'s spending quota in the wallet is used up (QUOTA_EXCEEDED: refused by the test)';
     if (inv.ok || inv.error !== want) problems.push(`got ${JSON.stringify(inv)}`);
-    wrongAmountNext = true;
+    memory.faults.wrongAmountNext = true;
     wt.send({ op: 'invoice', amount_msats: 1000, description: 'wrong amount', expiry_s: 600 });
     const bad = JSON.parse(await wt.next(json('invoice'), 20000));
     if (bad.ok || !bad.error.includes('does not match')) problems.push(`wrong amount accepted: ${JSON.stringify(bad)}`);
     report('nwc wallet errors and a wrong invoice become failed INVOICEs with clear errors', problems);
 }
 wt.stdin.end();
-unsub1();
-unsub2();
-service.close();
+memory.close();
 relay.kill('SIGTERM');
 process.exit(failures ? 1 : 0);

@@ -18,11 +18,14 @@ export const REGTEST = { bech32: 'bcrt', pubKeyHash: 0x6f, scriptHash: 0xc4, val
 const sha256 = (buf) => createHash('sha256').update(buf).digest();
 const METHODS = ['make_invoice', 'lookup_invoice', 'pay_invoice', 'get_balance', 'get_info'];
 
-// Start the service on relayUrl; returns { uri(name), invoices, close() } where uri(name) is a
-// connection URI for a new client of that name (one per actor that connects).
+// Start the service on relayUrl; returns { uri(), invoices, faults, close() }: uri() makes a
+// connection URI for a new client (one per actor that connects); faults.refuseNext = 'CODE'
+// makes the next make_invoice fail with that NIP-47 error, faults.wrongAmountNext = true makes
+// it write an invoice for another amount.
 export async function startMemoryWallet(relayUrl) {
     const nodeKey = randomBytes(32);
     const invoices = new Map();   // payment hash hex → transaction
+    const faults = { refuseNext: null, wrongAmountNext: false };
     const handler = {
         async getInfo() {
             return { result: { alias: 'memory', color: '#000000', pubkey: '', network: 'regtest',
@@ -30,16 +33,23 @@ export async function startMemoryWallet(relayUrl) {
         },
         async getBalance() { return { result: { balance: 5000000 }, error: undefined }; },
         async makeInvoice(req) {
+            if (faults.refuseNext) {
+                const code = faults.refuseNext;
+                faults.refuseNext = null;
+                return { result: undefined, error: { code, message: 'refused by the test' } };
+            }
             const preimage = randomBytes(32), hash = sha256(preimage).toString('hex');
+            const amount = faults.wrongAmountNext ? req.amount + 1000 : req.amount;
+            faults.wrongAmountNext = false;
             const now = Math.floor(Date.now() / 1000);
-            const unsigned = bolt11.encode({ network: REGTEST, millisatoshis: String(req.amount), timestamp: now,
+            const unsigned = bolt11.encode({ network: REGTEST, millisatoshis: String(amount), timestamp: now,
                 tags: [{ tagName: 'payment_hash', data: hash },
                     { tagName: 'payment_secret', data: randomBytes(32).toString('hex') },
                     { tagName: 'description', data: req.description || '' },
                     { tagName: 'expire_time', data: req.expiry || 3600 }] });
             const signed = bolt11.sign(unsigned, nodeKey).paymentRequest;
             const tx = { type: 'incoming', state: 'pending', invoice: signed, description: req.description,
-                payment_hash: hash, amount: req.amount, fees_paid: 0, created_at: now,
+                payment_hash: hash, amount, fees_paid: 0, created_at: now,
                 expires_at: now + (req.expiry || 3600), preimage: preimage.toString('hex') };
             invoices.set(hash, tx);
             const { preimage: _secret, ...visible } = tx;
@@ -67,6 +77,7 @@ export async function startMemoryWallet(relayUrl) {
     const unsubscribes = [];
     return {
         invoices,
+        faults,
         async uri() {
             const secret = bytesToHex(generateSecretKey());
             const keys = new NWCWalletServiceKeyPair(walletSecret, getPublicKey(Buffer.from(secret, 'hex')));
