@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 PACKAGES="build-essential pkg-config clang libclang-rt-14-dev
   libczmq-dev libzmq3-dev libsecp256k1-dev libsodium-dev libmsgpack-dev libsqlite3-dev sqlite3
   libcurl4-openssl-dev libwebsockets-dev libjson-c-dev libcmocka-dev libssl-dev
-  nodejs npm ca-certificates iproute2 procps"
+  nodejs npm ca-certificates iproute2 procps curl openssl"
 
 missing=""
 for p in $PACKAGES; do
