@@ -666,6 +666,8 @@ s_backend_named(const char *name)
         return &wallet_backend_lnd;
     if (strcmp(name, "lnbits") == 0)
         return &wallet_backend_lnbits;
+    if (strcmp(name, "cln") == 0)
+        return &wallet_backend_cln;
     return NULL;
 }
 

@@ -71,6 +71,7 @@ extern const wallet_backend_def_t wallet_backend_demo;     /* actors/wallet/demo
 extern const wallet_backend_def_t wallet_backend_nwc;      /* actors/wallet/nwc.c */
 extern const wallet_backend_def_t wallet_backend_lnd;      /* actors/wallet/lnd.c */
 extern const wallet_backend_def_t wallet_backend_lnbits;   /* actors/wallet/lnbits.c */
+extern const wallet_backend_def_t wallet_backend_cln;      /* actors/wallet/cln.c */
 
 /* ---- what a backend tells the core ------------------------------------------------------- */
 
