@@ -678,8 +678,7 @@ s_create(actor_ctx_t *ctx, void *args)
     const config_t *cfg = wargs->cfg;
     const wallet_backend_def_t *def = s_backend_named(cfg->wallet_backend);
     if (!def) {
-        log_error("wallet backend '%s' is not available in this build: use demo, nwc, lnd or "
-                  "lnbits",
+        log_error("no wallet backend named '%s': use demo, nwc, lnd, cln or lnbits",
                   cfg->wallet_backend);
         return NULL;
     }

@@ -18,8 +18,8 @@
         nwc      Nostr Wallet Connect (NIP-47) through the relay actor
         lnd      LND's REST API: invoices, a resumable settlement stream (actors/wallet/lnd.c)
         lnbits   an LNbits wallet, polled for payments (actors/wallet/lnbits.c)
-    The cln name is reserved in the config; it is not implemented yet and the actor refuses to
-    start with it (see docs in actors/wallet/backend.h). */
+        cln      Core Lightning's JSON-RPC socket: invoices, a resumable waitanyinvoice
+                 (actors/wallet/cln.c) */
 #ifndef PYLON_WALLET_H
 #define PYLON_WALLET_H
 
