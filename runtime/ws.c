@@ -9,7 +9,12 @@
       the owner destroyed during callbacks;
     - a connection this module ends itself (timeouts, destroy) is detached from its wsi first
       (opaque data cleared) and the wsi is killed asynchronously, so lws never calls back into
-      freed memory.
+      freed memory;
+    - the context is made without LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT and its one vhost
+      explicitly with it (see ws_client_new): in lws 4.1 that option on a context reallocates
+      the process-wide OpenSSL ex-data indexes by which every context finds its TLS client
+      context at destroy, and its wsi in the certificate check, so one client made while
+      another lived would make the older one leak that context (and could fail its handshake).
 */
 #include "ws.h"
 
@@ -68,6 +73,7 @@ struct _ws_conn_t {
 
 struct _ws_client_t {
     struct lws_context *lws;      // the libwebsockets context
+    struct lws_vhost *vhost;      // its one vhost, where connections are made
     ws_config_t config;           // settings, defaults filled in
     char *ca_file;                // owned copy of config.ca_file
     ws_conn_t *conns;             // list of live connections
@@ -470,15 +476,27 @@ ws_client_new (const ws_config_t *config)
     }
 
     lws_set_log_level (LLL_ERR, NULL);
+    //  LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT goes on the vhost only. On a context, lws 4.1 takes
+    //  it as "allocate the OpenSSL ex-data indexes again" and overwrites process-wide ones that
+    //  every live context relies on: at destroy, to find (and free) its TLS client context, and
+    //  in the certificate check, to find the wsi. On the vhost it only makes that TLS client
+    //  context (OpenSSL initialises itself), and the indexes stay the same for every client.
     struct lws_context_creation_info info;
     memset (&info, 0, sizeof info);
     info.port = CONTEXT_PORT_NO_LISTEN;
-    info.protocols = s_protocols;
-    info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
     info.fd_limit_per_thread = FD_LIMIT;
-    info.client_ssl_ca_filepath = self->ca_file;
     self->lws = lws_create_context (&info);
-    if (!self->lws) {
+    if (self->lws) {
+        memset (&info, 0, sizeof info);
+        info.port = CONTEXT_PORT_NO_LISTEN;
+        info.protocols = s_protocols;
+        info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+        info.client_ssl_ca_filepath = self->ca_file;
+        self->vhost = lws_create_vhost (self->lws, &info);
+    }
+    if (!self->vhost) {
+        lws_context_destroy (self->lws);
         free (self->ca_file);
         free (self);
         return NULL;
@@ -703,6 +721,7 @@ ws_conn_open (ws_client_t *client, const char *url, const ws_handlers_t *handler
     struct lws_client_connect_info info;
     memset (&info, 0, sizeof info);
     info.context = client->lws;
+    info.vhost = client->vhost;
     info.address = self->url.host;
     info.port = self->url.port;
     info.path = self->url.path;
