@@ -30,6 +30,7 @@
 typedef struct {
     char name[33];                  /* the subscription id (also used on the relays) */
     char owner[MSG_NAME_MAX + 1];   /* the actor events go to */
+    char *filter;                   /* its NIP-01 filter as JSON, for relays added later (owned) */
 } sub_t;
 
 typedef struct {
@@ -299,6 +300,21 @@ s_filter(json_object *obj, relay_filter_t *filter, int *kinds, const char **auth
     return 0;
 }
 
+/* Subscribe subid with filter_json on one relay. 0, or -1 for an invalid filter. */
+static int
+s_apply_filter(relay_t *self, relay_conn_t *conn, const char *subid, const char *filter_json)
+{
+    json_object *obj = json_tokener_parse(filter_json);
+    relay_filter_t filter;
+    int kinds[32];
+    const char *authors[32], *p_tags[32], *e_tags[32];
+    int rc = s_filter(obj, &filter, kinds, authors, p_tags, e_tags);
+    if (rc == 0 && relay_conn_subscribe(conn, subid, &filter, 1) != 0)
+        log_error("%s: cannot subscribe '%s'", relay_conn_url(conn), subid);
+    json_object_put(obj);
+    return rc;
+}
+
 static void
 s_subscribe(relay_t *self, const msg_t *msg)
 {
@@ -315,19 +331,20 @@ s_subscribe(relay_t *self, const msg_t *msg)
     relay_filter_t filter;
     int kinds[32];
     const char *authors[32], *p_tags[32], *e_tags[32];
-    if (s_filter(obj, &filter, kinds, authors, p_tags, e_tags) != 0) {
+    int valid = s_filter(obj, &filter, kinds, authors, p_tags, e_tags);
+    json_object_put(obj);
+    if (valid != 0) {
         log_error("%s sent an invalid filter for '%s': %s", msg->from, ask->sub, ask->filter);
-        json_object_put(obj);
         return;
     }
     if (!sub)
         sub = &self->subs[self->sub_count++];
     snprintf(sub->name, sizeof sub->name, "%s", ask->sub);
     snprintf(sub->owner, sizeof sub->owner, "%s", msg->from);
+    free(sub->filter);
+    sub->filter = strdup(ask->filter);
     for (int i = 0; i < self->relay_count; i++)
-        if (relay_conn_subscribe(self->relays[i], ask->sub, &filter, 1) != 0)
-            log_error("%s: cannot subscribe '%s'", relay_conn_url(self->relays[i]), ask->sub);
-    json_object_put(obj);
+        s_apply_filter(self, self->relays[i], ask->sub, ask->filter);
     log_info("subscribed '%s' for %s on %d relays", ask->sub, msg->from, self->relay_count);
     s_rearm(self);
 }
@@ -339,6 +356,7 @@ s_unsubscribe(relay_t *self, const msg_t *msg)
         if (streq(self->subs[i].name, msg->relay_unsubscribe.sub)) {
             for (int r = 0; r < self->relay_count; r++)
                 relay_conn_unsubscribe(self->relays[r], self->subs[i].name);
+            free(self->subs[i].filter);
             self->subs[i] = self->subs[--self->sub_count];
             break;
         }
@@ -390,11 +408,56 @@ s_publish(relay_t *self, const msg_t *msg)
     s_rearm(self);
 }
 
+static const relay_conn_handlers_t s_handlers = {
+    .on_event = s_on_event, .on_publish = s_on_publish, .sign_auth = s_sign_auth,
+    .on_status = s_on_status};
+
+/* One more relay (RELAY_ADD, or one of [relays] urls): connected at once, with every
+   subscription already asked for. */
+static void
+s_add_relay(relay_t *self, const char *url)
+{
+    for (int i = 0; i < self->relay_count; i++)
+        if (streq(relay_conn_url(self->relays[i]), url))
+            return;
+    if (self->relay_count == MAX_RELAYS) {
+        log_error("more than %d relays: %s not added", MAX_RELAYS, url);
+        return;
+    }
+    relay_conn_t *conn = relay_conn_new(self->ws, url, NULL, &s_handlers, self);
+    if (!conn) {
+        log_error("not a relay URL: %s", url);
+        return;
+    }
+    self->relays[self->relay_count++] = conn;
+    relay_conn_start(conn);
+}
+
+static void
+s_on_add(relay_t *self, const msg_t *msg)
+{
+    int before = self->relay_count;
+    s_add_relay(self, msg->relay_add.url);
+    if (self->relay_count == before)
+        return;
+    log_info("added relay %s for %s", msg->relay_add.url, msg->from);
+    /* Earlier subscriptions go there too: re-asking on every relay is harmless (relay_conn
+       replaces a subscription of the same id). */
+    relay_conn_t *conn = self->relays[self->relay_count - 1];
+    for (int i = 0; i < self->sub_count; i++)
+        if (self->subs[i].filter)
+            s_apply_filter(self, conn, self->subs[i].name, self->subs[i].filter);
+    s_rearm(self);
+}
+
 static void
 s_handle(void *state, const msg_t *msg)
 {
     relay_t *self = state;
     switch (msg->type) {
+    case MSG_RELAY_ADD:
+        s_on_add(self, msg);
+        break;
     case MSG_RELAY_SUBSCRIBE:
         s_subscribe(self, msg);
         break;
@@ -431,18 +494,8 @@ s_create(actor_ctx_t *ctx, void *args_)
     self->seen_ring = calloc(SEEN_MAX, 65);
     self->publishing = zhashx_new();
     zhashx_set_destructor(self->publishing, (zhashx_destructor_fn *) zstr_free);
-    static const relay_conn_handlers_t handlers = {
-        .on_event = s_on_event, .on_publish = s_on_publish, .sign_auth = s_sign_auth,
-        .on_status = s_on_status};
-    for (size_t i = 0; i < self->cfg->relay_urls.count && self->relay_count < MAX_RELAYS; i++) {
-        relay_conn_t *conn = relay_conn_new(self->ws, self->cfg->relay_urls.items[i], NULL, &handlers, self);
-        if (!conn) {
-            log_error("not a relay URL: %s", self->cfg->relay_urls.items[i]);
-            continue;
-        }
-        relay_conn_start(conn);
-        self->relays[self->relay_count++] = conn;
-    }
+    for (size_t i = 0; i < self->cfg->relay_urls.count; i++)
+        s_add_relay(self, self->cfg->relay_urls.items[i]);
     log_info("%d relays configured", self->relay_count);
     s_rearm(self);
     return self;
@@ -454,6 +507,8 @@ s_destroy(void **state_p)
     relay_t *self = *state_p;
     for (int i = 0; i < self->relay_count; i++)
         relay_conn_destroy(&self->relays[i]);
+    for (int i = 0; i < self->sub_count; i++)
+        free(self->subs[i].filter);
     for (int i = 0; i < self->watched_count; i++)
         actor_unwatch_fd(self->ctx, self->watched[i]);
     ws_client_destroy(&self->ws);

@@ -608,13 +608,11 @@ s_create(wallet_core_t *core, actor_ctx_t *ctx, const wallet_args_t *args, char 
     bool ok = self->keys && self->conv && self->shared
               && nip44_conversation_key(uri->secret, uri->wallet_pubkey, self->conv) == 0
               && nostr_keys_ecdh(self->keys, uri->wallet_pubkey, self->shared) == 0;
+    /* The wallet service listens on its own relays: the relay actor connects to those not
+       already in [relays] urls (it ignores the ones it has). */
     for (size_t i = 0; ok && i < uri->relay_count; i++) {
-        bool listed = false;
-        for (size_t j = 0; j < args->cfg->relay_urls.count; j++)
-            listed |= strcmp(args->cfg->relay_urls.items[j], uri->relays[i]) == 0;
-        if (!listed)
-            log_warn("the NWC relay %s is not in [relays] urls: the relay actor will not "
-                     "reach the wallet there", uri->relays[i]);
+        msg_t add = {.type = MSG_RELAY_ADD, .relay_add = {uri->relays[i]}};
+        actor_send(ctx, "relay", &add);
     }
     sodium_free(uri);       /* wipes the secret */
     if (!ok) {

@@ -1,8 +1,10 @@
 // paid_nwc.mjs: a paid job where no demo wallet is involved: the node's wallet is a Nostr
 // Wallet Connect connection to an independent NIP-47 service (@getalby/sdk NWCWalletService
 // with a wallet in memory, tests/integration/lib/memory_wallet.mjs), and the buyer pays the
-// invoice with `pylon ask --pay nwc` through a second connection to the same service. Real
-// relay, real daemon, the llama-server stub. Prints TAP.
+// invoice with `pylon ask --pay nwc` through a second connection to the same service. The
+// wallet service lives on its own relay, which is not in the node's [relays] urls: the node
+// must reach it anyway (the wallet actor asks the relay actor to add it). Real relays, real
+// daemon, the llama-server stub. Prints TAP.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -51,9 +53,11 @@ const run = (args) => new Promise((resolve) => {
 });
 
 const relayPort = await listening(['tests/node/relay.mjs', '--quiet']);
-const relayUrl = `ws://127.0.0.1:${relayPort}`;
+const relayUrl = `ws://127.0.0.1:${relayPort}`;              // the jobs' relay
+const walletRelayPort = await listening(['tests/node/relay.mjs', '--quiet']);
+const walletRelayUrl = `ws://127.0.0.1:${walletRelayPort}`;  // the wallet service's relay
 const stubPort = await listening(['tests/stubs/backend_stub.mjs', '--api', 'llama', '--slots', '2']);
-const wallet = await startMemoryWallet(relayUrl);
+const wallet = await startMemoryWallet(walletRelayUrl);
 const nodeUri = await wallet.uri(), buyerUri = await wallet.uri();
 
 const init = await run(['init', '--no-passphrase', '--words', '12']);
@@ -90,6 +94,10 @@ report('the result is the stub\'s text', typeof answer.result?.content === 'stri
     JSON.stringify(answer.result));
 const earnings = JSON.parse((await run(['--json', 'earnings'])).stdout || '{}');
 report('the node booked 21 sats once', earnings.total_msats === 21000, JSON.stringify(earnings));
+const status = JSON.parse((await run(['--json', 'status'])).stdout || '{}');
+const urls = (status.actors?.relay?.relays || []).map((r) => r.url);
+report('the node reached the wallet\'s relay though it is not in [relays] urls',
+    urls.includes(walletRelayUrl) && urls.includes(relayUrl), JSON.stringify(urls));
 if (failed) {   // the node's own account of what went wrong
     console.log((await run(['status'])).stdout.split('\n').map((l) => `# ${l}`).join('\n'));
     const log = spawnSync('tail', ['-25', join(dir, 'node', 'pylon.log')], { encoding: 'utf8' }).stdout;

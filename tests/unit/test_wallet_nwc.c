@@ -319,6 +319,10 @@ s_start(fx_t *f, const char *methods)
                   .ledger_rows = {.ref = in.ledger_query.ref, .ok = true, .json = "[]"}};
     assert_int_equal(probe_send(f->ledger, "wallet", f->wallet_ep, &rows), 0);
     msg_release(&in);
+    /* The wallet's own relay is added to the relay actor's set first. */
+    s_expect(f->relay, &in, MSG_RELAY_ADD, 2000);
+    assert_non_null(strstr(in.relay_add.url, "ws"));
+    msg_release(&in);
     s_expect(f->relay, &in, MSG_RELAY_SUBSCRIBE, 2000);
     assert_string_equal(in.relay_subscribe.sub, "wallet-nwc-info");
     assert_non_null(strstr(in.relay_subscribe.filter, f->wallet_hex));
