@@ -455,6 +455,8 @@ s_booked(wallet_core_t *self, invoice_t *inv, const msg_ledger_ack_t *ack)
         actor_send(self->ctx, "job_router", &news);
         self->settled++;
         log_info("invoice %.16s… settled: %" PRIu64 " msats", key, inv->paid_msats);
+        if (self->def->booked)
+            self->def->booked(self->backend, inv->hash);
     }
     else {
         msg_t news = {.type = MSG_INVOICE_EXPIRED};

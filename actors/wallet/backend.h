@@ -65,6 +65,9 @@ typedef struct {
     int64_t tick_ms;
     /* Network the backend's invoices must be on (checked on every invoice it returns). */
     bolt11_network_t (*network)(void *state);
+    /* Optional: a settlement this backend reported is now committed in the ledger (the
+       demo wallet answers its payer only then, so a crash cannot lose a payment it confirmed). */
+    void (*booked)(void *state, const uint8_t payment_hash[32]);
 } wallet_backend_def_t;
 
 extern const wallet_backend_def_t wallet_backend_demo;     /* actors/wallet/demo.c */

@@ -29,6 +29,8 @@ typedef struct {
     uint64_t amount_msats;      /* what it asks */
     uint64_t expires_at;        /* unix seconds */
     bool paid;                  /* settled by a demo payment */
+    uint64_t payer_ref;         /* the WALLET_DEMO_PAY to answer once the ledger booked it */
+    char payer[MSG_NAME_MAX + 1];   /* who sent it ("" when nobody waits) */
 } demo_invoice_t;
 
 typedef struct {
@@ -234,10 +236,28 @@ s_demo_pay(demo_t *self, const msg_t *msg)
     rec->paid = true;
     self->paid++;
     log_info("demo payment of %" PRIu64 " msats (no real money moved)", rec->amount_msats);
-    actor_reply(self->ctx, msg, &reply);
+    /* The payer hears "paid" once the ledger has booked it (s_booked): a crash in between
+       leaves the invoice open and payable, never a payment confirmed and then forgotten. */
+    rec->payer_ref = pay->ref;
+    snprintf(rec->payer, sizeof rec->payer, "%s", msg->from);
     uint8_t hash[32];
     memcpy(hash, rec->hash, 32);
     wallet_core_settled(self->core, hash, rec->amount_msats, wallet_core_now());
+}
+
+static void
+s_booked(void *state, const uint8_t payment_hash[32])
+{
+    demo_t *self = state;
+    char key[65];
+    s_key(payment_hash, key);
+    demo_invoice_t *rec = zhashx_lookup(self->invoices, key);
+    if (!rec || !rec->payer[0])
+        return;
+    msg_t reply = {.type = MSG_WALLET_DEMO_PAID,
+                   .wallet_demo_paid = {.ref = rec->payer_ref, .ok = true, .error = ""}};
+    actor_send(self->ctx, rec->payer, &reply);
+    rec->payer[0] = 0;
 }
 
 static bool
@@ -274,4 +294,5 @@ const wallet_backend_def_t wallet_backend_demo = {
     .handle = s_handle,
     .status = s_status,
     .network = s_network,
+    .booked = s_booked,
 };

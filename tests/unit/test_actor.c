@@ -254,7 +254,8 @@ static void s_never_handle(void *state, const msg_t *msg) { fail(); }
 static void
 t_failed_start(void **state)
 {
-    static const actor_def_t broken = {"broken", s_fail_create, s_never, s_never_handle, NULL, NULL};
+    static const actor_def_t broken = {.name = "broken", .create = s_fail_create,
+                                       .destroy = s_never, .handle = s_never_handle};
     node_member_t members[] = {{hop_def(1), "probe"}, {&broken, NULL}};
     s_run++;
     char prefix[32];

@@ -136,6 +136,7 @@ s_open_invoice(fixture_t *f, uint8_t job_byte, uint64_t amount, uint64_t expiry_
     assert_true(invoice->invoice.ok);
 }
 
+/* A demo payment that is refused: the answer comes at once. */
 static void
 s_demo_pay(fixture_t *f, uint64_t ref, const char *bolt11, msg_t *paid)
 {
@@ -143,6 +144,21 @@ s_demo_pay(fixture_t *f, uint64_t ref, const char *bolt11, msg_t *paid)
     assert_int_equal(probe_send(f->control, "wallet", f->wallet_ep, &pay), 0);
     s_expect(f->control, paid, MSG_WALLET_DEMO_PAID, 2000);
     assert_int_equal(paid->wallet_demo_paid.ref, ref);
+}
+
+/* A demo payment that goes through: the settlement goes to the ledger first (returned in
+   settled, unacknowledged) and the payer hears nothing until the ledger acknowledges it. */
+static void
+s_demo_pay_booked(fixture_t *f, uint64_t ref, const char *bolt11, msg_t *settled, msg_t *paid)
+{
+    msg_t pay = {.type = MSG_WALLET_DEMO_PAY, .wallet_demo_pay = {.ref = ref, .bolt11 = bolt11}};
+    assert_int_equal(probe_send(f->control, "wallet", f->wallet_ep, &pay), 0);
+    s_expect(f->ledger, settled, MSG_LEDGER_INVOICE_SETTLED, 2000);
+    assert_int_equal(probe_recv(f->control, paid, 200), -1);    /* not before it is booked */
+    s_ack(f, settled->ledger_invoice_settled.ref, true, "");
+    s_expect(f->control, paid, MSG_WALLET_DEMO_PAID, 2000);
+    assert_int_equal(paid->wallet_demo_paid.ref, ref);
+    assert_true(paid->wallet_demo_paid.ok);
 }
 
 static void
@@ -185,16 +201,11 @@ t_create_pay_double_pay(void **state)
     assert_int_equal(inv.invoice.expires_at, decoded.timestamp + 600);
     assert_int_equal(inv.invoice.job[31], 7);
 
-    /* Pay: booked first, then announced. */
-    s_demo_pay(f, 1, r->bolt11, &paid);
-    assert_true(paid.wallet_demo_paid.ok);
-    s_expect(f->ledger, &in, MSG_LEDGER_INVOICE_SETTLED, 2000);
+    /* Pay: booked first, then announced (and the payer told). */
+    s_demo_pay_booked(f, 1, r->bolt11, &in, &paid);
     assert_memory_equal(in.ledger_invoice_settled.payment_hash, hash, 32);
     assert_int_equal(in.ledger_invoice_settled.amount_msats, 21000);
-    uint64_t ref = in.ledger_invoice_settled.ref;
     msg_release(&in);
-    assert_int_equal(probe_recv(f->router, &in, 100), -1);
-    s_ack(f, ref, true, "");
     s_expect(f->router, &in, MSG_INVOICE_SETTLED, 2000);
     assert_memory_equal(in.invoice_settled.payment_hash, hash, 32);
     assert_int_equal(in.invoice_settled.amount_msats, 21000);
@@ -358,14 +369,11 @@ t_restart_reconciliation(void **state)
     s_expect(f->router, &in, MSG_INVOICE_EXPIRED, 2000);
     msg_release(&in);
     /* The open one is still payable after the restart. */
-    s_demo_pay(f, 7, rec1.ledger_invoice_new.bolt11, &paid);
-    assert_true(paid.wallet_demo_paid.ok);
+    s_demo_pay_booked(f, 7, rec1.ledger_invoice_new.bolt11, &in, &paid);
     msg_release(&paid);
-    s_expect(f->ledger, &in, MSG_LEDGER_INVOICE_SETTLED, 2000);
     assert_memory_equal(in.ledger_invoice_settled.payment_hash,
                         rec1.ledger_invoice_new.payment_hash, 32);
     assert_int_equal(in.ledger_invoice_settled.amount_msats, 3000);
-    s_ack(f, in.ledger_invoice_settled.ref, true, "");
     msg_release(&in);
     s_expect(f->router, &in, MSG_INVOICE_SETTLED, 2000);
     assert_int_equal(in.invoice_settled.amount_msats, 3000);
