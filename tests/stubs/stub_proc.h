@@ -2,7 +2,7 @@
 
     Header-only (static functions) so each test program and benchmark can include it without a
     library of test code. The stub listens on an ephemeral 127.0.0.1 port and prints
-    "LISTENING <port>"; stub_start waits for that line (10 s at most). The stub's path is
+    "LISTENING <port>"; stub_start waits for that line (30 s at most: a loaded machine starts node slowly). The stub's path is
     $PYLON_BACKEND_STUB, else tests/stubs/backend_stub.mjs relative to the repository root
     (where scripts/run-tests.sh runs every test).
 */
@@ -59,7 +59,7 @@ stub_start (stub_t *stub, const char *const *flags)
     char line [128] = "";
     size_t len = 0;
     struct pollfd pfd = { .fd = out [0], .events = POLLIN };
-    while (len < sizeof line - 1 && !strchr (line, '\n') && poll (&pfd, 1, 10000) > 0) {
+    while (len < sizeof line - 1 && !strchr (line, '\n') && poll (&pfd, 1, 30000) > 0) {
         ssize_t n = read (out [0], line + len, sizeof line - 1 - len);
         if (n <= 0)
             break;

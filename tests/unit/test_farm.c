@@ -60,7 +60,7 @@ static char *
 s_run(const char *args)
 {
     char command[2048];
-    snprintf(command, sizeof command, "%s %s 2>/dev/null", F.pylon, args);
+    snprintf(command, sizeof command, "%s %s", F.pylon, args);    /* errors reach the test log */
     FILE *out = popen(command, "r");
     if (!out)
         return NULL;
@@ -302,16 +302,20 @@ s_setup(void **state)
         char args[512];
         snprintf(args, sizeof args, "--config-dir %s/node farm allow w%d '%s'", F.root, i + 1, F.keys[i]);
         char *out = s_run(args);
-        if (!out)
+        if (!out) {
+            fprintf(stderr, "test_farm: set-up: `pylon %s` failed\n", args);
             return -1;
+        }
         free(out);
     }
 
     /* Each worker: its own stub, its config.toml. */
     const char *flags[] = {"--api", "llama", "--slots", "2", NULL};
     for (int i = 0; i < WORKERS; i++) {
-        if (stub_start(&F.stubs[i], flags))
+        if (stub_start(&F.stubs[i], flags)) {
+            fprintf(stderr, "test_farm: set-up: backend stub %d did not start\n", i + 1);
             return -1;
+        }
         char path[600];
         snprintf(path, sizeof path, "%s/w%d/config.toml", F.root, i + 1);
         FILE *toml = fopen(path, "w");
