@@ -217,6 +217,21 @@ s_utf8_cut(const char *text, size_t len, size_t max)
     return cut;
 }
 
+/* Text into out (size bytes with the NUL) as s_clean_text makes it, cut on a codepoint:
+   what a server wrote (a model name, an error message) may be cut mid-character or not be
+   UTF-8 at all, and a message with such a field cannot be sent. out may be text. */
+static const char *
+s_clean_into(char *out, size_t size, const char *text)
+{
+    size_t len;
+    char *clean = s_clean_text(text, strlen(text), &len);
+    size_t n = s_utf8_cut(clean, len, size - 1);
+    memcpy(out, clean, n);
+    out[n] = 0;
+    free(clean);
+    return out;
+}
+
 /* ---- backend status ----------------------------------------------------------------------- */
 
 static bool
@@ -232,6 +247,7 @@ s_report(served_t *served)
 {
     bool available = s_available(served);
     uint64_t slots = slots_limit(served->slots);
+    s_clean_into(served->detail, sizeof served->detail, served->detail);
     if (served->reported && served->reported_available == available
         && served->reported_slots == slots && served->reported_state == served->state)
         return;
@@ -346,9 +362,11 @@ static void
 s_send_failure(inference_t *self, const char *to, const uint8_t *job_id, const char *code,
                const char *error)
 {
+    char text[1025];            /* INFER_RESULT's error limit (schemas/messages.def) */
     msg_t result = {.type = MSG_INFER_RESULT,
                     .infer_result = {.ok = false, .content = "", .finish_reason = "", .model = "",
-                                     .error_code = code, .error = error}};
+                                     .error_code = code,
+                                     .error = s_clean_into(text, sizeof text, error)}};
     memcpy(result.infer_result.job, job_id, 32);
     actor_send(self->ctx, to, &result);
 }
@@ -359,7 +377,8 @@ s_fail(served_t *served, const char *to, const uint8_t *job_id, const char *code
        const char *error)
 {
     served->errors++;
-    snprintf(served->last_error, sizeof served->last_error, "%s: %s", code, error);
+    snprintf(served->last_error, sizeof served->last_error, "%.32s: %.470s", code, error);
+    s_clean_into(served->last_error, sizeof served->last_error, served->last_error);
     s_send_failure(served->owner, to, job_id, code, error);
 }
 
@@ -451,12 +470,14 @@ s_on_done(void *arg, const backend_result_t *result, const backend_error_t *erro
         }
         else {
             served->done++;
+            char model[257];    /* INFER_RESULT's model limit (schemas/messages.def) */
             msg_t reply = {.type = MSG_INFER_RESULT,
                            .infer_result = {.ok = true, .content = content,
                                             .finish_reason = backend_finish_name(result->finish),
                                             .prompt_tokens = (uint64_t) (result->prompt_tokens > 0 ? result->prompt_tokens : 0),
                                             .completion_tokens = (uint64_t) (result->completion_tokens > 0 ? result->completion_tokens : 0),
-                                            .model = result->model, .error_code = "",
+                                            .model = s_clean_into(model, sizeof model, result->model),
+                                            .error_code = "",
                                             .error = ""}};
             memcpy(reply.infer_result.job, job->id, 32);
             actor_send(self->ctx, job->reply_to, &reply);

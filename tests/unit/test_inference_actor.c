@@ -163,7 +163,7 @@ static int
 s_reset(void **state)
 {
     if (stub_config(&s_stub, "{\"fail\":\"\",\"token-delay\":0,\"first-token-delay\":0,"
-                    "\"loading-ms\":0,\"slots\":2,\"ctx\":4096,\"api-key\":\"\",\"die-after\":1,"
+                    "\"loading-ms\":0,\"slots\":2,\"model\":\"\",\"ctx\":4096,\"api-key\":\"\",\"die-after\":1,"
                     "\"tokens\":\"Hello,\\\\, world, \xe1\x83\xab\"}"))
         return -1;
     return stub_call(&s_stub, "/__stub/reset", "{}", NULL);
@@ -515,6 +515,33 @@ t_down_at_start(void **state)
     s_down(&f);
 }
 
+/* A model name from the server that is cut mid-character (the adapters keep 127 bytes) or is
+   not UTF-8 still lets BACKEND_STATUS and INFER_RESULT through: the catalogue refuses invalid
+   UTF-8, and a result that cannot be sent leaves its job running forever. */
+static void
+t_model_name_not_utf8(void **state)
+{
+    char stub[512] = "{\"model\":\"";
+    for (int i = 0; i < 60; i++)
+        strcat(stub, "\xe1\x83\xab");      /* 180 bytes: cut at 127, inside a character */
+    strcat(stub, "\"}");
+    assert_int_equal(stub_config(&s_stub, stub), 0);
+    fixture_t f;
+    s_up_at(&f, s_stub.url, 8);
+    msg_t in = {0};
+    s_expect_status(&f, true, &in, 5000);
+    assert_non_null(strstr(in.backend_status.detail, "ready: model \xe1\x83\xab"));
+    s_send_job(&f, 1, BACKEND, MESSAGES, "", false);
+    s_expect(&f, MSG_INFER_RESULT, &in, 5000);
+    assert_true(in.infer_result.ok);
+    assert_string_equal(in.infer_result.content, REPLY);
+    assert_true(strlen(in.infer_result.model) >= 120);
+    msg_release(&in);
+    char *json = s_status_json(&f);
+    free(json);
+    s_down(&f);
+}
+
 int
 main(void)
 {
@@ -525,6 +552,7 @@ main(void)
         cmocka_unit_test_setup(t_errors, s_reset),
         cmocka_unit_test_setup(t_more_jobs_than_slots, s_reset),
         cmocka_unit_test_setup(t_cancel, s_reset),
+        cmocka_unit_test_setup(t_model_name_not_utf8, s_reset),
         cmocka_unit_test(t_killed_mid_stream),
         cmocka_unit_test(t_down_at_start),
     };
