@@ -747,6 +747,10 @@ s_answer(nwc_t *self, nwc_request_t *req, const nwc_message_t *m)
         }
         return;
     }
+    if (lookup && m->has_payment_hash && memcmp(m->payment_hash, req->hash, 32) != 0) {
+        s_fail(self, req, "the NWC wallet answered lookup_invoice with another invoice");
+        return;
+    }
     if (lookup) {
         wallet_invoice_state_t state = nwc_message_paid(m) ? WALLET_INVOICE_SETTLED
             : m->state == NWC_STATE_EXPIRED || m->state == NWC_STATE_FAILED

@@ -598,6 +598,42 @@ t_polling_lookup(void **state)
     msg_release(&in);
 }
 
+/* A lookup answered with another invoice's state (its payment_hash differs) settles nothing. */
+static void
+t_lookup_other_invoice(void **state)
+{
+    fx_t *f = *state;
+    f->cfg.wallet_poll_interval_ms = 300;
+    s_start(f, "make_invoice lookup_invoice");
+    char id[65], answer[4096], bolt11[2048], hash_hex[65], other_hex[65];
+    uint8_t hash[32], other[32];
+    s_request(f, 4, 7000);
+    json_object_put(s_take_request(f, id, NULL));
+    s_bolt11(7000, hash, bolt11, sizeof bolt11);
+    nostr_event_hex(hash, 32, hash_hex);
+    snprintf(answer, sizeof answer, "{\"result_type\":\"make_invoice\",\"result\":{\"invoice\":"
+             "\"%s\",\"payment_hash\":\"%s\"}}", bolt11, hash_hex);
+    s_answer(f, id, answer);
+    msg_t in = {0};
+    s_expect(f->ledger, &in, MSG_LEDGER_INVOICE_NEW, 2000);
+    msg_t ack = {.type = MSG_LEDGER_ACK,
+                 .ledger_ack = {.ref = in.ledger_invoice_new.ref, .ok = true, .state = "", .error = ""}};
+    assert_int_equal(probe_send(f->ledger, "wallet", f->wallet_ep, &ack), 0);
+    msg_release(&in);
+    s_expect(f->router, &in, MSG_INVOICE, 2000);
+    msg_release(&in);
+    json_object_put(s_take_request(f, id, NULL));
+    memcpy(other, hash, 32);
+    other[0] ^= 1;
+    nostr_event_hex(other, 32, other_hex);
+    snprintf(answer, sizeof answer, "{\"result_type\":\"lookup_invoice\",\"result\":{\"state\":"
+             "\"settled\",\"payment_hash\":\"%s\",\"amount\":7000,\"settled_at\":1738000100}}",
+             other_hex);
+    s_answer(f, id, answer);
+    assert_int_equal(probe_recv(f->ledger, &in, 1500), -1);
+    assert_int_equal(probe_recv(f->router, &in, 100), -1);
+}
+
 int
 main(void)
 {
@@ -609,6 +645,7 @@ main(void)
         cmocka_unit_test_setup_teardown(t_failures, setup, teardown),
         cmocka_unit_test_setup_teardown(t_no_info_event, setup, teardown),
         cmocka_unit_test_setup_teardown(t_polling_lookup, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_lookup_other_invoice, setup, teardown),
     };
     return cmocka_run_group_tests_name("wallet_nwc", tests, NULL, NULL);
 }
