@@ -40,8 +40,9 @@ typedef struct {
     bool streamed;                  /* partial text was printed */
     int exit_code;
     json_object *report;            /* --json output */
-    char *seen[64];                 /* feedback ids already handled (several relays) */
-    int seen_count;
+    char (*seen)[65];               /* ids of the replies already handled (each relay sends
+                                       each one: a long stream has hundreds), owned */
+    size_t seen_count, seen_cap;
     int64_t started_ms, invoice_ms, processing_ms;
 } ask_t;
 
@@ -222,13 +223,22 @@ s_on_event(relay_conn_t *conn, const char *subid, json_object *object, void *arg
     }
     char id[65];
     nostr_event_hex(event->id, 32, id);
-    for (int i = 0; i < self->seen_count; i++)
+    for (size_t i = 0; i < self->seen_count; i++)
         if (strcmp(self->seen[i], id) == 0) {
             nostr_event_destroy(&event);
             return;
         }
-    if (self->seen_count < 64)
-        self->seen[self->seen_count++] = strdup(id);
+    if (self->seen_count == self->seen_cap) {
+        size_t cap = self->seen_cap ? self->seen_cap * 2 : 64;
+        char (*grown)[65] = realloc(self->seen, cap * sizeof *grown);
+        if (!grown) {
+            nostr_event_destroy(&event);
+            return;
+        }
+        self->seen = grown;
+        self->seen_cap = cap;
+    }
+    memcpy(self->seen[self->seen_count++], id, 65);
     bool quiet = self->cli->json;
     if (event->kind == 7000) {
         const char *status = s_tag(event, "status", 1), *reason = s_tag(event, "status", 2);
@@ -499,8 +509,7 @@ cli_ask(cli_t *cli, int argc, char **argv)
     nostr_keys_destroy(&self.nwc_keys);
     if (relays.items != cli->cfg.relay_urls.items)
         free(relays.items);
-    for (int i = 0; i < self.seen_count; i++)
-        free(self.seen[i]);
+    free(self.seen);
     nostr_keys_destroy(&self.keys);
     json_object_object_add(self.report, "ok", json_object_new_boolean(self.exit_code == CLI_OK));
     if (cli->json)
