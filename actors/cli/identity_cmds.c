@@ -53,12 +53,20 @@ s_npub(const char *mnemonic, char *npub, size_t size)
 static char *
 s_read_mnemonic(void)
 {
-    char *phrase = sodium_malloc(1025);
+    char *phrase = NULL;
     if (isatty(STDIN_FILENO)) {
-        fprintf(stderr, "Enter the mnemonic (words separated by spaces): ");
-        fflush(stderr);
+        /* Echo off, as for a passphrase: the words must not stay on the screen. */
+        identity_passphrase_prompt_fd(STDIN_FILENO, STDERR_FILENO,
+                                      "Enter the mnemonic (words separated by spaces): ", false,
+                                      &phrase);
+        return phrase;
     }
-    if (!fgets(phrase, 1025, stdin)) {
+    phrase = sodium_malloc(1025);
+    if (phrase && setvbuf(stdin, NULL, _IONBF, 0) != 0) {
+        sodium_free(phrase);
+        return NULL;
+    }
+    if (!phrase || !fgets(phrase, 1025, stdin)) {
         sodium_free(phrase);
         return NULL;
     }

@@ -79,6 +79,24 @@ check "doctor --json lists failing backend and relay checks" node -e '
   const pass = n => d.checks.some(c => c.check === n && c.result === "pass");
   if (!fail("backend llamacpp:") || !fail("relay ws://127.0.0.1:9") || !pass("configuration")) process.exit(1);' "$PYLON_CONFIG_DIR/doctor.json"
 
+# init --import on a terminal: the words typed are not echoed (script gives a terminal; the
+# words are sent once the prompt shows, which is after echo is off)
+tty_dir=$(mktemp -d /tmp/pylon-tty-XXXXXX)
+words="legal winner thank year wave sausage worth useful legal winner thank yellow"
+mkfifo "$tty_dir/in"
+PYLON_CONFIG_DIR=$tty_dir script -qfec "'$pylon' init --import --no-passphrase" "$tty_dir/typescript" \
+    <"$tty_dir/in" >/dev/null 2>&1 &
+script_pid=$!
+exec 3>"$tty_dir/in"
+for _ in $(seq 300); do grep -q 'Enter the mnemonic' "$tty_dir/typescript" 2>/dev/null && break; sleep 0.1; done
+echo "$words" >&3
+for _ in $(seq 300); do kill -0 "$script_pid" 2>/dev/null || break; sleep 0.1; done
+exec 3>&-
+wait "$script_pid"
+check "init --import on a terminal imports the words" grep -q '^npub: npub1' "$tty_dir/typescript"
+check "init --import on a terminal does not echo the words" bash -c '! grep -q "$1" "$2"' _ "$words" "$tty_dir/typescript"
+rm -rf "$tty_dir"
+
 # help and usage
 "$pylon" status --help | grep -q 'usage: pylon status'
 check "every command has --help" test $? -eq 0
