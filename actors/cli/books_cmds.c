@@ -95,8 +95,11 @@ cli_earnings(cli_t *cli, int argc, char **argv)
     if (!earnings)
         return rc;
     json_object *status = s_query(cli, "status", NULL, &rc);
-    if (status)
-        json_object_object_add(earnings, "total_msats", json_object_new_int64(GET_INT(status, "earned_total_msats")));
+    if (!status) {              /* said already: one answer, the error */
+        json_object_put(earnings);
+        return rc;
+    }
+    json_object_object_add(earnings, "total_msats", json_object_new_int64(GET_INT(status, "earned_total_msats")));
     json_object_put(status);
     if (cli->json) {
         cli_print_json(earnings);
@@ -165,9 +168,13 @@ cli_wallet(cli_t *cli, int argc, char **argv)
     free(reply);
     int rc;
     json_object *invoices = s_query(cli, "open_invoices", NULL, &rc);
-    if (invoices)    /* the demo wallet's preimages are secrets until paid: never shown */
-        for (size_t i = 0; i < json_object_array_length(invoices); i++)
-            json_object_object_del(json_object_array_get_idx(invoices, i), "preimage");
+    if (!invoices) {            /* said already: one answer, the error, and its exit code */
+        json_object_put(out);
+        return rc;
+    }
+    /* the demo wallet's preimages are secrets until paid: never shown */
+    for (size_t i = 0; i < json_object_array_length(invoices); i++)
+        json_object_object_del(json_object_array_get_idx(invoices, i), "preimage");
     json_object_object_add(out, "open_invoices", invoices);
     if (cli->json) {
         cli_print_json(out);

@@ -24,6 +24,13 @@ check "init refuses to replace an identity without --force" test $? -eq 1
 "$pylon" --json init 2>/dev/null | json_ok
 check "init --json error output parses" test "${PIPESTATUS[0]}" -eq 1
 
+# the books before any start: no ledger yet, said once, as an error
+"$pylon" --json wallet > "$PYLON_CONFIG_DIR/wallet.json" 2>/dev/null
+check "wallet --json with no ledger exits 1" test $? -eq 1
+check "wallet --json with no ledger prints one JSON error" node -e '
+  const w = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  if (!/no ledger/.test(w.error)) process.exit(1);' "$PYLON_CONFIG_DIR/wallet.json"
+
 # start with the wrong passphrase, then the right one
 err=$(PYLON_PASSPHRASE=wrong "$pylon" start 2>&1)
 check "a wrong passphrase is refused with a clear error" grep -q 'wrong passphrase' <<<"$err"
