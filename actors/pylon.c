@@ -57,12 +57,14 @@ static const cli_command_t s_commands[] = {
     {"ask", "buy a job from a provider: send, pay, print the result",
      "usage: pylon ask --to <npub|hex> [--backend ID] [--kind 5935|5050] [--max-tokens N]\n"
      "                 [--stream] [--encrypt nip44|nip04] [--pay demo|nwc [--nwc-uri URI]]\n"
-     "                 [--relay URL]... \"PROMPT\"\n"
+     "                 [--max-sats N] [--relay URL]... \"PROMPT\"\n"
      "Send a job request to a provider over the relays ([relays] urls, or --relay), show the\n"
      "invoice and pay it: --pay nwc with your Nostr Wallet Connect URI (--nwc-uri, or\n"
-     "PYLON_BUYER_NWC_URI), or --pay demo (the demo wallet of a node on this config dir), print\n"
-     "partial text with --stream and the result. Exit 0 with a result, 1 on an error feedback or\n"
-     "time-out (--timeout SECONDS, default 120).\n", cli_ask},
+     "PYLON_BUYER_NWC_URI), or --pay demo (the demo wallet of a node on this config dir); an\n"
+     "invoice is paid only if it matches the feedback's amount and costs at most --max-sats\n"
+     "(default 1000). It prints partial text with --stream, and the result. Exit 0 with a result,\n"
+     "1 on an error feedback, a refused invoice or a time-out (--timeout SECONDS, default 120).\n",
+     cli_ask},
     {"worker", "run inference for a node on this host (farm worker), or keygen",
      "usage: pylon worker keygen\n"
      "       pylon worker [--node tcp://HOST:PORT] [--node-key KEY] [--name NAME]\n"

@@ -10,6 +10,7 @@
 #include "nip19.h"
 #include "nip44.h"
 #include "nostr_event.h"
+#include "bolt11.h"
 #include "relay_conn.h"
 #include "wallet/nwc.h"
 
@@ -29,6 +30,7 @@ typedef struct {
     job_encryption_t encryption;
     const char *pay;                /* "demo" or "nwc", or NULL to only show the invoice */
     const char *nwc_uri;            /* the buyer's wallet connection, for --pay nwc */
+    uint64_t max_msats;             /* the most this buyer pays for one job (--max-sats) */
     ws_client_t *ws;                /* the websocket client every connection shares */
     relay_conn_t **conns;           /* the job's relays, then the wallet's (owned) */
     size_t conn_count;
@@ -210,6 +212,30 @@ s_pay_nwc(ask_t *self, const char *bolt11)
     nwc_uri_wipe(&uri);
 }
 
+/* Before paying anything: the invoice must be what the feedback says (its own amount, equal to
+   the amount tag) and no more than the buyer allowed (--max-sats). A provider cannot make us pay
+   more than we agreed to, whatever it writes. */
+static void
+s_check_invoice(ask_t *self, const char *amount, const char *bolt11, char *why, size_t size)
+{
+    bolt11_invoice_t *invoice = malloc(sizeof *invoice);
+    int rc = bolt11_decode(bolt11, invoice);
+    char *end = NULL;
+    unsigned long long asked = amount ? strtoull(amount, &end, 10) : 0;
+    if (rc != 0)
+        snprintf(why, size, "the invoice does not decode: %s", bolt11_strerror(rc));
+    else if (!invoice->has_amount)
+        snprintf(why, size, "the invoice names no amount");
+    else if (!amount || !*amount || *end || invoice->amount_msat != asked)
+        snprintf(why, size, "the invoice asks %llu msats, the feedback says %s",
+                 (unsigned long long) invoice->amount_msat, amount ? amount : "nothing");
+    else if (invoice->amount_msat > self->max_msats)
+        snprintf(why, size, "the invoice asks %llu msats, more than --max-sats %llu allows",
+                 (unsigned long long) invoice->amount_msat,
+                 (unsigned long long) (self->max_msats / 1000));
+    free(invoice);
+}
+
 static void
 s_on_event(relay_conn_t *conn, const char *subid, json_object *object, void *arg)
 {
@@ -251,7 +277,16 @@ s_on_event(relay_conn_t *conn, const char *subid, json_object *object, void *arg
                 fprintf(stderr, "invoice: %s msats\n%s\n", amount ? amount : "?", bolt11 ? bolt11 : "(none)");
             json_object_object_add(self->report, "amount_msats", json_object_new_string(amount ? amount : ""));
             json_object_object_add(self->report, "bolt11", json_object_new_string(bolt11 ? bolt11 : ""));
-            if (bolt11 && self->pay && strcmp(self->pay, "demo") == 0)
+            char refusal[256] = "";
+            if (bolt11 && self->pay)
+                s_check_invoice(self, amount, bolt11, refusal, sizeof refusal);
+            if (*refusal) {
+                fprintf(stderr, "pylon ask: not paying: %s\n", refusal);
+                json_object_object_add(self->report, "error", json_object_new_string(refusal));
+                self->done = true;
+                self->exit_code = CLI_FAILED;
+            }
+            else if (bolt11 && self->pay && strcmp(self->pay, "demo") == 0)
                 s_pay_demo(self, bolt11);
             else if (bolt11 && self->pay && strcmp(self->pay, "nwc") == 0 && !self->nwc_keys)
                 s_pay_nwc(self, bolt11);
@@ -325,6 +360,7 @@ cli_ask(cli_t *cli, int argc, char **argv)
     const char *to = NULL, *backend = NULL, *pay = NULL, *prompt = NULL, *encrypt = NULL;
     const char *nwc_uri = getenv("PYLON_BUYER_NWC_URI");
     int kind = 5935, timeout_s = 120;
+    long long max_sats = 1000;      /* the default most one job may cost: 1,000 sats */
     long max_tokens = 0;
     bool stream = false;
     config_strs_t relays = {0};
@@ -359,6 +395,8 @@ cli_ask(cli_t *cli, int argc, char **argv)
             max_tokens = atol(value);
         else if (strcmp(arg, "--timeout") == 0)
             timeout_s = atoi(value);
+        else if (strcmp(arg, "--max-sats") == 0)
+            max_sats = strtoll(value, NULL, 10);
         else if (strcmp(arg, "--relay") == 0) {
             relays.items = realloc(relays.items, (relays.count + 1) * sizeof(char *));
             relays.items[relays.count++] = (char *) value;
@@ -372,8 +410,10 @@ cli_ask(cli_t *cli, int argc, char **argv)
         return s_usage(cli, "--kind is 5935 or 5050");
     if (pay && strcmp(pay, "demo") != 0 && strcmp(pay, "nwc") != 0)
         return s_usage(cli, "--pay is demo or nwc (without it, pay the printed invoice yourself)");
+    if (max_sats < 0 || max_sats > 2100000000000000LL)
+        return s_usage(cli, "--max-sats takes a number of sats");
     ask_t self = {.cli = cli, .pay = pay, .nwc_uri = nwc_uri, .exit_code = CLI_FAILED,
-                  .started_ms = s_now_ms()};
+                  .started_ms = s_now_ms(), .max_msats = (uint64_t) max_sats * 1000};
     if (encrypt)
         self.encryption = strcmp(encrypt, "nip04") == 0 ? JOB_NIP04 : strcmp(encrypt, "nip44") == 0 ? JOB_NIP44 : (job_encryption_t) -1;
     if ((int) self.encryption < 0)

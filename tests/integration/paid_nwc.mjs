@@ -92,6 +92,14 @@ report('the invoice was the wallet service\'s own, for 21 sats',
     JSON.stringify(answer));
 report('the result is the stub\'s text', typeof answer.result?.content === 'string' && answer.result.content.length > 0,
     JSON.stringify(answer.result));
+// A buyer who allows at most 20 sats is not made to pay a 21-sat invoice.
+const capped = await run(['--json', 'ask', '--to', npub, '--pay', 'nwc', '--nwc-uri', buyerUri,
+    '--max-sats', '20', '--timeout', '60', 'Too dear']);
+let refusal = {};
+try { refusal = JSON.parse(capped.stdout); } catch { /* reported below */ }
+report('an invoice over --max-sats is not paid', capped.status === 1 && refusal.ok === false
+    && /more than --max-sats 20/.test(refusal.error || '')
+    && [...wallet.invoices.values()].filter((tx) => tx.state === 'settled').length === 1, capped.stdout);
 const earnings = JSON.parse((await run(['--json', 'earnings'])).stdout || '{}');
 report('the node booked 21 sats once', earnings.total_msats === 21000, JSON.stringify(earnings));
 const status = JSON.parse((await run(['--json', 'status'])).stdout || '{}');
