@@ -295,9 +295,57 @@ ledger_db_invoice_new(ledger_db_t *self, const msg_ledger_invoice_new_t *invoice
     return 0;
 }
 
+/* A write of several statements is all or nothing: a statement that fails inside the batch's
+   transaction undoes only itself, so without a savepoint the statements before it would be
+   committed with the rest of the batch (an invoice marked settled with no earning booked and
+   its job never queued, and a repeat of the settlement then taken for one already booked). */
+static int
+s_savepoint(ledger_db_t *self)
+{
+    return s_exec(self, "SAVEPOINT ledger_write");
+}
+
+static int
+s_savepoint_end(ledger_db_t *self, int rc)
+{
+    if (rc == 0 && s_exec(self, "RELEASE ledger_write") == 0)
+        return 0;
+    char error[sizeof self->error];
+    memcpy(error, self->error, sizeof error);
+    s_exec(self, "ROLLBACK TO ledger_write");
+    s_exec(self, "RELEASE ledger_write");
+    memcpy(self->error, error, sizeof error);
+    return -1;
+}
+
+static int
+s_invoice_settled(ledger_db_t *self, const msg_ledger_invoice_settled_t *settled,
+                  bool *existing, char state[LEDGER_STATE_MAX + 1]);
+static int
+s_invoice_expired(ledger_db_t *self, const msg_ledger_invoice_expired_t *expired,
+                  bool *existing);
+
 int
 ledger_db_invoice_settled(ledger_db_t *self, const msg_ledger_invoice_settled_t *settled,
                           bool *existing, char state[LEDGER_STATE_MAX + 1])
+{
+    if (s_savepoint(self))
+        return -1;
+    return s_savepoint_end(self, s_invoice_settled(self, settled, existing, state));
+}
+
+int
+ledger_db_invoice_expired(ledger_db_t *self, const msg_ledger_invoice_expired_t *expired,
+                          bool *existing)
+{
+    if (s_savepoint(self))
+        return -1;
+    return s_savepoint_end(self, s_invoice_expired(self, expired, existing));
+}
+
+static int
+s_invoice_settled(ledger_db_t *self, const msg_ledger_invoice_settled_t *settled,
+                  bool *existing, char state[LEDGER_STATE_MAX + 1])
 {
     char hash[65];
     s_hex(settled->payment_hash, hash);
@@ -324,9 +372,9 @@ ledger_db_invoice_settled(ledger_db_t *self, const msg_ledger_invoice_settled_t 
     return 0;
 }
 
-int
-ledger_db_invoice_expired(ledger_db_t *self, const msg_ledger_invoice_expired_t *expired,
-                          bool *existing)
+static int
+s_invoice_expired(ledger_db_t *self, const msg_ledger_invoice_expired_t *expired,
+                  bool *existing)
 {
     char hash[65];
     s_hex(expired->payment_hash, hash);

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <json-c/json.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -320,6 +321,71 @@ t_restart(void **state)
     ledger_db_close(&reader);
 }
 
+static void
+s_sql(const char *path, const char *sql)
+{
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+/* A settlement whose booking fails half-way leaves nothing behind in the batch's transaction:
+   said again, it is booked and its job queued, not taken for one already booked. */
+static void
+t_settle_all_or_nothing(void **state)
+{
+    char dir[64], path[128], err[256];
+    snprintf(dir, sizeof dir, "/tmp/pylon-ledger-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/pylon.db", dir);
+    ledger_db_t *db = ledger_db_open(path, false, err, sizeof err);
+    assert_non_null(db);
+    msg_t job = s_job(3);
+    bool existing;
+    char job_state[LEDGER_STATE_MAX + 1];
+    assert_int_equal(ledger_db_begin(db), 0);
+    assert_int_equal(ledger_db_job_new(db, &job.ledger_job_new, &existing, job_state), 0);
+    msg_t quoted = {.type = MSG_LEDGER_JOB_UPDATE,
+                    .ledger_job_update = {.state = "quoted", .price_msats = 21000, .quote = "",
+                                          .payment_hash = "", .result_event = "", .error = ""}};
+    memset(quoted.ledger_job_update.job, 3, 32);
+    assert_int_equal(ledger_db_job_update(db, &quoted.ledger_job_update), 0);
+    msg_t invoice = {.type = MSG_LEDGER_INVOICE_NEW,
+                     .ledger_invoice_new = {.bolt11 = "lnbcrt210n1...", .amount_msats = 21000,
+                                            .expires_at = 4000000000u, .preimage = "", .wallet = "demo"}};
+    memset(invoice.ledger_invoice_new.payment_hash, 0xcc, 32);
+    memset(invoice.ledger_invoice_new.job, 3, 32);
+    assert_int_equal(ledger_db_invoice_new(db, &invoice.ledger_invoice_new, &existing), 0);
+    assert_int_equal(ledger_db_commit(db), 0);
+
+    /* The earning cannot be booked (as with a full disk): the write fails, the batch commits. */
+    s_sql(path, "CREATE TRIGGER earning_fails BEFORE INSERT ON earnings "
+                "BEGIN SELECT RAISE(ABORT, 'no room'); END");
+    msg_t settled = {.type = MSG_LEDGER_INVOICE_SETTLED,
+                     .ledger_invoice_settled = {.amount_msats = 21000, .settled_at = 1700000100}};
+    memset(settled.ledger_invoice_settled.payment_hash, 0xcc, 32);
+    assert_int_equal(ledger_db_begin(db), 0);
+    assert_int_equal(ledger_db_invoice_settled(db, &settled.ledger_invoice_settled, &existing, job_state), -1);
+    assert_non_null(strstr(ledger_db_error(db), "no room"));
+    assert_int_equal(ledger_db_commit(db), 0);
+    s_sql(path, "DROP TRIGGER earning_fails");
+
+    /* Said again: booked now, once. */
+    assert_int_equal(ledger_db_begin(db), 0);
+    assert_int_equal(ledger_db_invoice_settled(db, &settled.ledger_invoice_settled, &existing, job_state), 0);
+    assert_int_equal(ledger_db_commit(db), 0);
+    assert_false(existing);
+    assert_string_equal(job_state, "queued");
+    char *text = ledger_db_query(db, "status", NULL, err, sizeof err);
+    assert_non_null(strstr(text, "\"earned_total_msats\":21000"));
+    free(text);
+    ledger_db_close(&db);
+    char command[160];
+    snprintf(command, sizeof command, "rm -rf %s", dir);
+    assert_int_equal(system(command), 0);
+}
+
 int
 main(void)
 {
@@ -330,6 +396,7 @@ main(void)
         cmocka_unit_test_setup_teardown(t_old_invoice_expiry, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(t_batched, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(t_restart, s_setup, s_teardown),
+        cmocka_unit_test(t_settle_all_or_nothing),
     };
     return cmocka_run_group_tests_name("ledger", tests, NULL, NULL);
 }
