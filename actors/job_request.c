@@ -4,6 +4,7 @@
 #include "nip04.h"
 #include "nip44.h"
 
+#include <errno.h>
 #include <json-c/json.h>
 #include <math.h>
 #include <sodium.h>
@@ -360,7 +361,7 @@ job_request_parse(const nostr_event_t *event, const job_request_rules_t *rules,
     /* Addressed to us: some p tag names our key. */
     char ours[65];
     nostr_event_hex(nostr_keys_pubkey(rules->keys), 32, ours);
-    bool for_us = false, encrypted = false;
+    bool for_us = false, encrypted = false, bad_bid = false;
     for (size_t i = 0; i < event->tag_count; i++) {
         const nostr_tag_t *tag = &event->tags[i];
         if (strcmp(tag->elems[0].str, "p") == 0 && tag->count >= 2 && strcmp(tag->elems[1].str, ours) == 0)
@@ -369,12 +370,15 @@ job_request_parse(const nostr_event_t *event, const job_request_rules_t *rules,
             encrypted = true;
         else if (strcmp(tag->elems[0].str, "bid") == 0 && tag->count >= 2) {
             char *end;
+            errno = 0;
             unsigned long long bid = strtoull(tag->elems[1].str, &end, 10);
-            if (*end || !tag->elems[1].len || tag->elems[1].str[0] == '-')
-                return s_invalid(why, why_size, "bid must be a whole number of millisatoshis");
-            request->bid_msats = bid;
+            if (*end || errno || !tag->elems[1].len || tag->elems[1].str[0] == '-')
+                bad_bid = true;
+            else
+                request->bid_msats = bid;
         }
     }
+    /* Only a request for us, and not expired, is answered, even when it is malformed. */
     if (!for_us)
         return JOB_REQUEST_NOT_FOR_US;
     int64_t expires;
@@ -383,6 +387,8 @@ job_request_parse(const nostr_event_t *event, const job_request_rules_t *rules,
         return s_invalid(why, why_size, "the expiration tag is not a unix time");
     if (has_expiry > 0 && expires <= rules->now)
         return JOB_REQUEST_EXPIRED;
+    if (bad_bid)
+        return s_invalid(why, why_size, "bid must be a whole number of millisatoshis");
 
     char *text = NULL;
     if (encrypted) {

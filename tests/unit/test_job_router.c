@@ -379,10 +379,19 @@ t_not_for_us(void **state)
     nostr_event_destroy(&e);
     s_deliver(f, json);
     free(json);
+    /* Nor when a tag of it is malformed: the answer would go to another provider's buyer. */
+    e = nostr_event_new(5935, 1800000001, s_chat, strlen(s_chat));
+    nostr_event_add_tagv(e, "bid", "lots", NULL);
+    nostr_event_add_tagv(e, "p", "0000000000000000000000000000000000000000000000000000000000000001", NULL);
+    nostr_event_sign(e, f->buyer);
+    json = nostr_event_to_json(e, NULL);
+    nostr_event_destroy(&e);
+    s_deliver(f, json);
+    free(json);
     msg_t ask = {.type = MSG_STATUS_REQUEST, .status_request = {5}};
     probe_send(f->relay, "job_router", f->router, &ask);
     msg_t *report = s_expect(f, f->relay, MSG_STATUS_REPORT);
-    assert_non_null(strstr(report->status_report.json, "\"not_for_us\":1"));
+    assert_non_null(strstr(report->status_report.json, "\"not_for_us\":2"));
     json_object *status = s_ledger(f, "status");
     assert_int_equal(json_object_get_int(json_object_object_get(status, "jobs_total")), 0);
     json_object_put(status);
