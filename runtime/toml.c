@@ -11,10 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define TOML_MAX_DEPTH 16   /* inline tables within inline tables */
+
 typedef struct {
     const char *p;          /* cursor */
     const char *end;        /* one past the last byte */
     int line;               /* current line, 1-based */
+    int depth;              /* inline tables open at the cursor */
     char *table;            /* current [table] path, owned */
     toml_doc_t *doc;        /* output */
     char *err;              /* caller's error buffer */
@@ -271,8 +274,15 @@ s_parse_keyval(parser_t *self, const char *table)
     s_skip_blank(self);
     toml_value_t value = {0};
     if (self->p < self->end && *self->p == '{') {
-        /* Inline table: its pairs become entries of table "path.key". */
+        /* Inline table: its pairs become entries of table "path.key". Each level is a
+           recursion: the depth is bounded, or a document of "{a=" would exhaust the stack. */
+        if (self->depth >= TOML_MAX_DEPTH) {
+            free(key);
+            free(path);
+            return s_fail(self, "inline tables nested deeper than %d", TOML_MAX_DEPTH);
+        }
         self->p++;
+        self->depth++;
         size_t len = strlen(path);
         char *inner = malloc(len + strlen(key) + 2);
         sprintf(inner, "%s%s%s", path, len ? "." : "", key);
@@ -299,6 +309,7 @@ s_parse_keyval(parser_t *self, const char *table)
                 break;
             }
         free(inner);
+        self->depth--;
         return rc;
     }
     if (s_parse_value(self, &value, 0, path)) {
@@ -451,7 +462,8 @@ int
 toml_parse(const char *text, size_t len, toml_doc_t *doc, char *err, size_t err_size)
 {
     memset(doc, 0, sizeof *doc);
-    parser_t self = {text, text + len, 1, strdup(""), doc, err, err_size};
+    parser_t self = {.p = text, .end = text + len, .line = 1, .table = strdup(""), .doc = doc,
+                     .err = err, .err_size = err_size};
     int rc = 0;
     if (len > TOML_MAX_TEXT)
         rc = s_fail(&self, "document larger than %d bytes", TOML_MAX_TEXT);

@@ -90,6 +90,21 @@ t_toml_errors(void **state)
         if (rc != -1 || strcmp(err, cases[i].error) != 0)
             fail_msg("case %zu: got rc %d, \"%s\"; want \"%s\"", i, rc, err, cases[i].error);
     }
+    /* Inline tables nested deeper than any config needs: an error, where a document of a
+       few hundred thousand levels would otherwise overflow the parser's stack. */
+    size_t levels = 100;
+    char *deep = malloc(4 + levels * 3 + 1 + levels + 1);
+    size_t n = (size_t) sprintf(deep, "a = ");
+    for (size_t i = 0; i < levels; i++)
+        n += (size_t) sprintf(deep + n, "{a=");
+    n += (size_t) sprintf(deep + n, "1");
+    memset(deep + n, '}', levels);
+    n += levels;
+    toml_doc_t doc;
+    char err[256] = "";
+    assert_int_equal(toml_parse(deep, n, &doc, err, sizeof err), -1);
+    assert_string_equal(err, "line 1: inline tables nested deeper than 16");
+    free(deep);
 }
 
 static void
