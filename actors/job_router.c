@@ -323,7 +323,7 @@ s_reject(router_t *self, job_t *job, const char *why)
     log_info("job %.12s rejected: %s", job->id_hex, why);
     self->counts.rejected++;
     s_release_counts(self, job);
-    s_ledger_update(self, job, STEP_REJECTED, "rejected", why, NULL, 0, 0);
+    s_ledger_update(self, job, STEP_REJECTED, "rejected", job->error, NULL, 0, 0);
 }
 
 static void
@@ -333,7 +333,9 @@ s_fail(router_t *self, job_t *job, const char *state, const char *why)
         snprintf(job->error, sizeof job->error, "%s", why);
     log_warn("job %.12s %s: %s", job->id_hex, state, why);
     s_release_counts(self, job);
-    s_ledger_update(self, job, STEP_FAILED, state, why, NULL, 0, 0);
+    /* job->error, not why: a backend's message can be longer than the ledger's error field,
+       and a write that cannot be sent leaves the job waiting for an ack that never comes. */
+    s_ledger_update(self, job, STEP_FAILED, state, job->error, NULL, 0, 0);
 }
 
 /* ---- the announcement (NIP-89) ------------------------------------------------------------- */

@@ -449,6 +449,38 @@ t_backend_error(void **state)
     free(request);
 }
 
+/* A backend's error as long as INFER_RESULT allows still fails the job with error feedback
+   (it was longer than the ledger's error field: the job then waited for an ack forever). */
+static void
+t_backend_long_error(void **state)
+{
+    fixture_t *f = *state;
+    uint8_t id[32], hash[32];
+    char *request = s_request(f, 5935, s_chat, NULL, NULL, id);
+    s_deliver(f, request);
+    s_wallet_invoice(f, hash);
+    nostr_event_destroy(&(nostr_event_t *) {s_published(f)});
+    s_settle(f, hash, 11000);
+    nostr_event_destroy(&(nostr_event_t *) {s_published(f)});
+    msg_t *run = s_expect(f, f->inference, MSG_INFER_REQUEST);
+    char error[1025];
+    memset(error, 'e', 1024);
+    error[1024] = 0;
+    msg_t result = {.type = MSG_INFER_RESULT,
+                    .infer_result = {.ok = false, .content = "", .finish_reason = "", .model = "",
+                                     .error_code = "server_error", .error = error}};
+    memcpy(result.infer_result.job, run->infer_request.job, 32);
+    assert_int_equal(probe_send(f->inference, "job_router", f->router, &result), 0);
+    nostr_event_t *e = s_published(f);
+    assert_string_equal(s_tag(e, "status", 1), "error");
+    assert_non_null(strstr(s_tag(e, "status", 2), "server_error: eee"));
+    nostr_event_destroy(&e);
+    json_object *jobs = s_ledger(f, "jobs");
+    assert_string_equal(json_object_get_string(json_object_object_get(json_object_array_get_idx(jobs, 0), "state")), "failed");
+    json_object_put(jobs);
+    free(request);
+}
+
 /* A restart in the middle: the paid job is resumed and delivered, with no second invoice. */
 static void
 t_restart_resumes(void **state)
@@ -491,6 +523,7 @@ main(void)
         cmocka_unit_test_setup_teardown(t_not_for_us, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(t_encrypted, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(t_backend_error, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(t_backend_long_error, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(t_restart_resumes, s_setup, s_teardown),
     };
     if (getenv("TEST_FILTER"))
