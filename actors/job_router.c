@@ -100,6 +100,11 @@ typedef struct {
     uint64_t next_ref;
     uint64_t recover_ref;           /* the open_jobs query */
     bool resumed;                   /* the open jobs are back in memory */
+    size_t resumed_count;           /* open jobs read back so far (over the pages) */
+    struct {
+        msg_t msg;                  /* INVOICE_SETTLED or INVOICE_EXPIRED (no strings in them) */
+    } early[256];                   /* ... that arrived before the open jobs were back */
+    int early_count;
     bool intake_wait_over;          /* INTAKE_WAIT_MS passed: take requests, probed or not */
     bool recovered;                 /* subscribed: intake has started */
     uint64_t announce_ref;          /* the last announcement's publish */
@@ -981,14 +986,34 @@ s_on_rows(router_t *self, const msg_ledger_rows_t *rows)
         s_subscribe(self);
         return;
     }
-    json_object *list = json_tokener_parse(rows->json);
+    json_object *page = json_tokener_parse(rows->json);
+    json_object *list = json_object_object_get(page, "rows");
     size_t count = json_object_is_type(list, json_type_array) ? json_object_array_length(list) : 0;
     for (size_t i = 0; i < count; i++)
         s_resume(self, json_object_array_get_idx(list, i));
-    if (count)
-        log_info("resumed %zu open jobs", count);
-    json_object_put(list);
+    self->resumed_count += count;
+    bool more = json_object_get_boolean(json_object_object_get(page, "more"));
+    int64_t last = json_object_get_int64(json_object_object_get(page, "last"));
+    json_object_put(page);
+    if (more) {     /* the next page, from where this one ended */
+        char args[64];
+        snprintf(args, sizeof args, "{\"after\":%lld}", (long long) last);
+        msg_t ask = {.type = MSG_LEDGER_QUERY, .ledger_query = {self->recover_ref, "open_jobs", args}};
+        actor_send(self->ctx, "ledger", &ask);
+        return;
+    }
+    if (self->resumed_count)
+        log_info("resumed %zu open jobs", self->resumed_count);
     self->resumed = true;
+    /* Settlements and expiries the wallet reported while the jobs were being read. */
+    for (int i = 0; i < self->early_count; i++) {
+        msg_t *early = &self->early[i].msg;
+        if (early->type == MSG_INVOICE_SETTLED)
+            s_on_settled(self, &early->invoice_settled);
+        else
+            s_on_expired(self, &early->invoice_expired);
+    }
+    self->early_count = 0;
     s_subscribe(self);
 }
 
@@ -1044,10 +1069,25 @@ s_handle(void *state, const msg_t *msg)
         s_on_invoice(self, &msg->invoice);
         break;
     case MSG_INVOICE_SETTLED:
-        s_on_settled(self, &msg->invoice_settled);
-        break;
     case MSG_INVOICE_EXPIRED:
-        s_on_expired(self, &msg->invoice_expired);
+        if (!self->resumed) {
+            /* The wallet reconciles at start too: its news may come before our open jobs are
+               back, for a job we are about to resume. Keep it for then. */
+            if (self->early_count < (int) (sizeof self->early / sizeof self->early[0])) {
+                msg_t *keep = &self->early[self->early_count++].msg;
+                *keep = (msg_t) {.type = msg->type};
+                if (msg->type == MSG_INVOICE_SETTLED)
+                    keep->invoice_settled = msg->invoice_settled;
+                else
+                    keep->invoice_expired = msg->invoice_expired;
+            }
+            else
+                log_error("too many settlements before the open jobs were read: one dropped");
+        }
+        else if (msg->type == MSG_INVOICE_SETTLED)
+            s_on_settled(self, &msg->invoice_settled);
+        else
+            s_on_expired(self, &msg->invoice_expired);
         break;
     case MSG_INFER_PARTIAL:
         s_on_partial(self, &msg->infer_partial);

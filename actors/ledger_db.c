@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#define OPEN_JOBS_PAGE (1024 * 1024)    /* bytes of open jobs per answer, well under LEDGER_ROWS' */
+
 EMBED_DECLARE(ledger_001_initial_sql)
 
 /* Migrations, in order; migration i brings user_version from i to i + 1. */
@@ -398,9 +400,11 @@ ledger_db_kv_set(ledger_db_t *self, const char *key, const char *value)
 /* ---- queries ------------------------------------------------------------------------------ */
 
 /* Rows of sql (with up to one integer and one text parameter) as an array of objects whose keys
-   are the column names; NULL on error. */
+   are the column names; NULL on error. With a byte budget above 0, stops after the row that
+   passes it and sets *more (the caller pages on). */
 static json_object *
-s_rows(ledger_db_t *self, const char *sql, sqlite3_int64 number, const char *text)
+s_rows_paged(ledger_db_t *self, const char *sql, sqlite3_int64 number, const char *text,
+             size_t budget, bool *more)
 {
     sqlite3_stmt *stmt;
     if (sqlite3_prepare_v2(self->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
@@ -412,8 +416,16 @@ s_rows(ledger_db_t *self, const char *sql, sqlite3_int64 number, const char *tex
     if (sqlite3_bind_parameter_count(stmt) >= 2)
         sqlite3_bind_text(stmt, 2, text ? text : "", -1, SQLITE_STATIC);
     json_object *rows = json_object_new_array();
+    size_t bytes = 0;
+    if (more)
+        *more = false;
     int rc;
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (budget && bytes > budget) {
+            *more = true;
+            rc = SQLITE_DONE;
+            break;
+        }
         json_object *row = json_object_new_object();
         for (int i = 0; i < sqlite3_column_count(stmt); i++) {
             json_object *value = NULL;
@@ -428,6 +440,7 @@ s_rows(ledger_db_t *self, const char *sql, sqlite3_int64 number, const char *tex
                 break;
             default:
                 value = json_object_new_string((const char *) sqlite3_column_text(stmt, i));
+                bytes += (size_t) sqlite3_column_bytes(stmt, i) * 2;   /* JSON escaping, at worst */
             }
             json_object_object_add(row, sqlite3_column_name(stmt, i), value);
         }
@@ -440,6 +453,12 @@ s_rows(ledger_db_t *self, const char *sql, sqlite3_int64 number, const char *tex
     }
     sqlite3_finalize(stmt);
     return rows;
+}
+
+static json_object *
+s_rows(ledger_db_t *self, const char *sql, sqlite3_int64 number, const char *text)
+{
+    return s_rows_paged(self, sql, number, text, 0, NULL);
 }
 
 static json_object *
@@ -498,12 +517,27 @@ ledger_db_query(ledger_db_t *self, const char *what, const char *args, char *err
             json_object_put(backends);
         }
     }
-    else if (strcmp(what, "open_jobs") == 0)
-        answer = s_rows(self,
-            "SELECT id, buyer, kind, backend, state, request, encryption, price_msats, payment_hash, "
-            "result_event, (SELECT bolt11 FROM invoices i WHERE i.payment_hash = jobs.payment_hash "
-            "AND i.state = 'open') AS bolt11 FROM jobs WHERE state IN ('received','quoted','queued','running') "
-            "OR (state = 'delivered' AND finished_at = 0) ORDER BY created_at LIMIT ?1", 100000, NULL);
+    else if (strcmp(what, "open_jobs") == 0) {
+        /* Paged: a page stops once it holds about OPEN_JOBS_PAGE bytes (a job's request and
+           result can be large), and the caller asks again from "last". */
+        int64_t after = argv ? json_object_get_int64(json_object_object_get(argv, "after")) : 0;
+        bool more = false;
+        json_object *rows = s_rows_paged(self,
+            "SELECT rowid AS seq, id, buyer, kind, backend, state, request, encryption, price_msats, "
+            "payment_hash, result_event, (SELECT bolt11 FROM invoices i WHERE i.payment_hash = "
+            "jobs.payment_hash AND i.state = 'open') AS bolt11 FROM jobs WHERE rowid > ?1 AND "
+            "(state IN ('received','quoted','queued','running') OR (state = 'delivered' AND "
+            "finished_at = 0)) ORDER BY rowid", after, NULL, OPEN_JOBS_PAGE, &more);
+        if (rows) {
+            size_t n = json_object_array_length(rows);
+            int64_t last = n ? json_object_get_int64(json_object_object_get(
+                                   json_object_array_get_idx(rows, n - 1), "seq")) : after;
+            answer = json_object_new_object();
+            json_object_object_add(answer, "rows", rows);
+            json_object_object_add(answer, "more", json_object_new_boolean(more));
+            json_object_object_add(answer, "last", json_object_new_int64(last));
+        }
+    }
     else if (strcmp(what, "open_invoices") == 0)
         answer = s_rows(self,
             "SELECT payment_hash, job, bolt11, amount_msats, expires_at, preimage, wallet "

@@ -47,7 +47,8 @@ int ledger_db_kv_set(ledger_db_t *self, const char *key, const char *value);
      "jobs"           [{id, state, kind, backend, price_msats, created_at, ...}] newest first;
                       args {"limit": N} (default 20, at most 1000)
      "earnings"       {"days": [{day, jobs, msats}], "backends": [{backend, jobs, msats}]}
-     "open_jobs"      every job not in a final state, with its request and result event
+     "open_jobs"      {"rows": [...], "more", "last"}: the jobs not in a final state, with
+                      their request and result event, in pages; args {"after": last} for the next
      "open_invoices"  every open invoice (with the demo wallet's preimage)
      "kv"             {"value": ...} for args {"key": K}                                    */
 char *ledger_db_query(ledger_db_t *self, const char *what, const char *args, char *err,

@@ -513,6 +513,77 @@ t_restart_resumes(void **state)
     free(request);
 }
 
+/* The wallet reconciles its invoices at start too: a settlement it reports before the router
+   has read its open jobs back must not be lost (the job would wait, quoted, until the next
+   restart). Here a probe plays the ledger, so the test decides when the open jobs arrive. */
+static void
+t_settlement_before_recovery(void **state)
+{
+    fixture_t *f = *state;
+    uint8_t id[32], hash[32];
+    char *request = s_request(f, 5935, s_chat, NULL, NULL, id);
+    memset(hash, 0x5a, 32);
+    char id_hex[65], hash_hex[65], buyer_hex[65];
+    nostr_event_hex(id, 32, id_hex);
+    nostr_event_hex(hash, 32, hash_hex);
+    nostr_event_hex(nostr_keys_pubkey(f->buyer), 32, buyer_hex);
+
+    char endpoint[64];
+    snprintf(endpoint, sizeof endpoint, "inproc://jr-early-ledger");
+    probe_t *ledger = probe_new("ledger", endpoint);
+    actor_directory_t dir = *node_directory(f->node);
+    for (int i = 0; i < dir.count; i++) {   /* the same peers, but this ledger and inbox */
+        if (streq(dir.entries[i].name, "ledger"))
+            snprintf(dir.entries[i].endpoint, sizeof dir.entries[i].endpoint, "%s", endpoint);
+        if (streq(dir.entries[i].name, "job_router"))
+            snprintf(dir.entries[i].endpoint, sizeof dir.entries[i].endpoint, "inproc://jr-early-router");
+    }
+    actor_t *router = actor_new(&job_router_actor, &dir, &f->router_args);
+    assert_non_null(router);
+    msg_t in = {0};
+    assert_int_equal(probe_recv(ledger, &in, 5000), 0);
+    assert_int_equal(in.type, MSG_LEDGER_QUERY);
+    uint64_t ref = in.ledger_query.ref;
+    /* The wallet's news first... */
+    msg_t settled = {.type = MSG_INVOICE_SETTLED, .invoice_settled = {.amount_msats = 11000, .settled_at = 1800000100}};
+    memcpy(settled.invoice_settled.payment_hash, hash, 32);
+    assert_int_equal(probe_send(f->wallet, "job_router", "inproc://jr-early-router", &settled), 0);
+    zclock_sleep(100);
+    /* ...then the open jobs: this one, quoted with that invoice. */
+    json_object *row = json_object_new_object();
+    json_object_object_add(row, "seq", json_object_new_int(1));
+    json_object_object_add(row, "id", json_object_new_string(id_hex));
+    json_object_object_add(row, "buyer", json_object_new_string(buyer_hex));
+    json_object_object_add(row, "kind", json_object_new_int(5935));
+    json_object_object_add(row, "backend", json_object_new_string("llamacpp:gpt_oss_20b"));
+    json_object_object_add(row, "state", json_object_new_string("quoted"));
+    json_object_object_add(row, "request", json_object_new_string(request));
+    json_object_object_add(row, "encryption", json_object_new_string(""));
+    json_object_object_add(row, "price_msats", json_object_new_int(11000));
+    json_object_object_add(row, "payment_hash", json_object_new_string(hash_hex));
+    json_object_object_add(row, "result_event", json_object_new_string(""));
+    json_object_object_add(row, "bolt11", json_object_new_string("lnbcrt1test"));
+    json_object *page = json_object_new_object(), *rows = json_object_new_array();
+    json_object_array_add(rows, row);
+    json_object_object_add(page, "rows", rows);
+    json_object_object_add(page, "more", json_object_new_boolean(0));
+    json_object_object_add(page, "last", json_object_new_int(1));
+    msg_t answer = {.type = MSG_LEDGER_ROWS,
+                    .ledger_rows = {ref, true, json_object_to_json_string_ext(page, JSON_C_TO_STRING_PLAIN)}};
+    assert_int_equal(probe_send(ledger, "job_router", "inproc://jr-early-router", &answer), 0);
+    json_object_put(page);
+    /* The settlement is acted on: the router books it with the ledger. */
+    bool booked = false;
+    while (!booked && probe_recv(ledger, &in, 3000) == 0)
+        booked = in.type == MSG_LEDGER_INVOICE_SETTLED
+                 && memcmp(in.ledger_invoice_settled.payment_hash, hash, 32) == 0;
+    assert_true(booked);
+    msg_release(&in);
+    actor_destroy(&router);
+    probe_destroy(&ledger);
+    free(request);
+}
+
 int
 main(void)
 {
@@ -525,6 +596,7 @@ main(void)
         cmocka_unit_test_setup_teardown(t_backend_error, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(t_backend_long_error, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(t_restart_resumes, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(t_settlement_before_recovery, s_setup, s_teardown),
     };
     if (getenv("TEST_FILTER"))
         cmocka_set_test_filter(getenv("TEST_FILTER"));

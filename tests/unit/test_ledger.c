@@ -264,6 +264,38 @@ t_old_invoice_expiry(void **state)
     json_object_put(jobs);
 }
 
+/* Open jobs come back in pages small enough for one message, however large the requests. */
+static void
+t_open_jobs_paged(void **state)
+{
+    fixture_t *f = *state;
+    char *big = malloc(250001);
+    memset(big, 'r', 250000);
+    big[250000] = 0;
+    for (int i = 0; i < 12; i++) {
+        msg_t job = s_job((uint8_t) (40 + i));
+        job.ledger_job_new.request = big;
+        assert_true(s_write(f, &job)->ok);
+    }
+    free(big);
+    int pages = 0, total = 0;
+    int64_t after = 0;
+    for (bool more = true; more; pages++) {
+        char args[64];
+        snprintf(args, sizeof args, "{\"after\":%lld}", (long long) after);
+        json_object *page = s_query(f, "open_jobs", args);
+        assert_true(strlen(f->in.ledger_rows.json) < 4000000);     /* fits a LEDGER_ROWS */
+        json_object *rows = json_object_object_get(page, "rows");
+        total += (int) json_object_array_length(rows);
+        more = json_object_get_boolean(json_object_object_get(page, "more"));
+        after = json_object_get_int64(json_object_object_get(page, "last"));
+        json_object_put(page);
+        assert_true(pages < 20);
+    }
+    assert_int_equal(total, 12);
+    assert_true(pages > 1);
+}
+
 /* Many writes sent at once are grouped into few transactions, and all are acknowledged. */
 static void
 t_batched(void **state)
@@ -304,7 +336,8 @@ t_restart(void **state)
     assert_string_equal(json_object_get_string(json_object_object_get(value, "value")), "1700000000");
     json_object_put(value);
     json_object *open = s_query(f, "open_jobs", "");
-    assert_int_equal(json_object_array_length(open), 1);
+    assert_int_equal(json_object_array_length(json_object_object_get(open, "rows")), 1);
+    assert_false(json_object_get_boolean(json_object_object_get(open, "more")));
     json_object_put(open);
     struct stat st;
     assert_int_equal(stat(f->path, &st), 0);
@@ -394,6 +427,7 @@ main(void)
         cmocka_unit_test_setup_teardown(t_settled_books_once, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(t_expired, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(t_old_invoice_expiry, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(t_open_jobs_paged, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(t_batched, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(t_restart, s_setup, s_teardown),
         cmocka_unit_test(t_settle_all_or_nothing),
