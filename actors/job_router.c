@@ -553,15 +553,26 @@ s_start_running(router_t *self, job_t *job)
     s_ledger_update(self, job, STEP_RUNNING, "running", NULL, NULL, 0, 0);
 }
 
+/* The job an answer is about, if it is waiting for that answer (its step is then cleared);
+   NULL for a late or stray answer. */
+static job_t *
+s_job_awaiting(router_t *self, const uint8_t id[32], step_t step)
+{
+    char hex[65];
+    nostr_event_hex(id, 32, hex);
+    job_t *job = zhashx_lookup(self->jobs, hex);
+    if (!job || job->step != step)
+        return NULL;
+    job->step = STEP_NONE;
+    return job;
+}
+
 static void
 s_on_quote(router_t *self, const msg_quote_t *quote)
 {
-    char id[65];
-    nostr_event_hex(quote->job, 32, id);
-    job_t *job = zhashx_lookup(self->jobs, id);
-    if (!job || job->step != STEP_QUOTE)
+    job_t *job = s_job_awaiting(self, quote->job, STEP_QUOTE);
+    if (!job)
         return;
-    job->step = STEP_NONE;
     if (!quote->admitted) {
         s_reject(self, job, quote->reason);
         return;
@@ -593,12 +604,9 @@ s_on_quote(router_t *self, const msg_quote_t *quote)
 static void
 s_on_invoice(router_t *self, const msg_invoice_t *invoice)
 {
-    char id[65];
-    nostr_event_hex(invoice->job, 32, id);
-    job_t *job = zhashx_lookup(self->jobs, id);
-    if (!job || job->step != STEP_INVOICE)
+    job_t *job = s_job_awaiting(self, invoice->job, STEP_INVOICE);
+    if (!job)
         return;
-    job->step = STEP_NONE;
     if (!invoice->ok) {
         char why[600];
         snprintf(why, sizeof why, "the node's wallet cannot make an invoice now: %s", invoice->error);
@@ -729,14 +737,13 @@ s_result_event(router_t *self, job_t *job, const msg_infer_result_t *result)
 static void
 s_on_result(router_t *self, const msg_infer_result_t *result)
 {
-    char id[65];
-    nostr_event_hex(result->job, 32, id);
-    job_t *job = zhashx_lookup(self->jobs, id);
-    if (!job || job->step != STEP_RESULT) {
-        log_warn("a result for job %.12s, which %s", id, job ? "is not running" : "is unknown");
+    job_t *job = s_job_awaiting(self, result->job, STEP_RESULT);
+    if (!job) {
+        char id[65];
+        nostr_event_hex(result->job, 32, id);
+        log_warn("a result for job %.12s, which is not running here", id);
         return;     /* a late answer for a job already settled otherwise */
     }
-    job->step = STEP_NONE;
     if (!result->ok) {
         char why[1200];
         snprintf(why, sizeof why, "%s%s%s", result->error_code, *result->error_code ? ": " : "", result->error);
