@@ -14,32 +14,7 @@
 
 #define MAX_INPUT (NIP19_MAX_LEN + 16)
 
-//  Random mutations almost never keep a bech32 checksum valid, which would leave the field
-//  parsers behind it unreached: each input is also decoded with its checksum recomputed
-//  (characters outside the charset dropped, the last 6 taken as the old checksum).
-static bool
-s_fix_checksum (const char *str, char *out, size_t out_size, size_t max_len)
-{
-    static const char charset [] = "qpzry9x8gf2tvdw0s3jn54khce6mua7l";
-    static uint8_t words [MAX_INPUT];
-    const char *sep = strrchr (str, '1');
-    if (!sep || sep == str || sep - str > BECH32_HRP_MAX)
-        return false;
-    char hrp [BECH32_HRP_MAX + 1];
-    size_t hrp_len = (size_t) (sep - str);
-    for (size_t i = 0; i < hrp_len; i++)
-        hrp [i] = (char) tolower ((unsigned char) str [i]);
-    hrp [hrp_len] = '\0';
-    size_t count = 0;
-    for (const char *c = sep + 1; *c; c++) {
-        const char *at = strchr (charset, tolower ((unsigned char) *c));
-        if (*c && at)
-            words [count++] = (uint8_t) (at - charset);
-    }
-    if (count < BECH32_CHECKSUM_LEN)
-        return false;
-    return bech32_encode (out, out_size, hrp, words, count - BECH32_CHECKSUM_LEN, max_len) == 0;
-}
+#include "bech32_fix.h"
 
 //  Decode str. An accepted entity must re-encode, and decode again to the same entity; a
 //  bare one (npub/nsec/note) to its own lower-case text (a TLV entity may not: unknown and
